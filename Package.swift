@@ -42,7 +42,11 @@ let package = Package(
             dependencies: ["HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/has-run"
         ),
+        // Offline libraries: the trainer, the planner (GA, assignment, sensitivity
+        // analysis) and the diagnosis logic. Tests call them directly.
         .target(name: "HASTraining", dependencies: ["HASRuntime"], path: "Tools/HASTraining"),
+        .target(name: "HASPlanner", dependencies: ["HASRuntime"], path: "Tools/HASPlanner"),
+        .target(name: "HASDiagnosis", dependencies: ["HASRuntime"], path: "Tools/HASDiagnosis"),
         .executableTarget(
             name: "has-train",
             dependencies: ["HASTraining", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
@@ -50,12 +54,12 @@ let package = Package(
         ),
         .executableTarget(
             name: "has-plan",
-            dependencies: ["HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASPlanner", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-plan"
         ),
         .executableTarget(
             name: "has-diagnose",
-            dependencies: ["HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASDiagnosis", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-diagnose"
         ),
         .executableTarget(
@@ -71,9 +75,13 @@ let package = Package(
             path: "Tests/HASRuntimeTests",
             exclude: ["Fixtures"]
         ),
+        .testTarget(name: "DeviceTests", dependencies: ["HASRuntime"], path: "Tests/DeviceTests"),
+        .testTarget(name: "TrainingTests", dependencies: ["HASTraining", "HASRuntime"], path: "Tests/TrainingTests"),
+        .testTarget(name: "PlannerTests", dependencies: ["HASPlanner", "HASRuntime"], path: "Tests/PlannerTests"),
+        .testTarget(name: "DiagnosisTests", dependencies: ["HASDiagnosis", "HASRuntime"], path: "Tests/DiagnosisTests"),
         .testTarget(
             name: "CLITests",
-            dependencies: ["HASRuntime", "has-run", "has-plan", "has-diagnose"],
+            dependencies: ["HASRuntime", "has-run", "has-plan", "has-diagnose", "has-train"],
             path: "Tests/CLITests"
         ),
     ],

@@ -1,0 +1,2 @@
+/// The trainer: backpropagation for the runtime's layers, SGD/Adam, bundles with provenance.
+public enum HASTraining {}
