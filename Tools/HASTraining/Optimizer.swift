@@ -52,10 +52,7 @@ public final class Optimizer {
                         switch kind {
                         case .sgd(let momentum):
                             Parallelism.forRanges(count, granule: 1024, threads: workers) { range in
-                                for i in range {
-                                    m[i] = momentum * m[i] + g[i]
-                                    w[i] -= lr * m[i]
-                                }
+                                Self.sgd(w, g, m, range, lr: lr, momentum: momentum)
                             }
                         case .adam(let b1, let b2, let eps):
                             let c1 = 1 - Float(Foundation.pow(Double(b1), Double(steps)))
@@ -63,17 +60,66 @@ public final class Optimizer {
                             second[index].withUnsafeMutableBufferPointer { vp in
                                 let v = vp.baseAddress!
                                 Parallelism.forRanges(count, granule: 1024, threads: workers) { range in
-                                    for i in range {
-                                        m[i] = b1 * m[i] + (1 - b1) * g[i]
-                                        v[i] = b2 * v[i] + (1 - b2) * g[i] * g[i]
-                                        w[i] -= lr * (m[i] / c1) / ((v[i] / c2).squareRoot() + eps)
-                                    }
+                                    Self.adam(w, g, m, v, range, lr: lr, b1: b1, b2: b2, eps: eps,
+                                              c1: 1 / c1, c2: 1 / c2)
                                 }
                             }
                         }
                     }
                 }
             }
+        }
+    }
+
+    // Eight lanes at a time; lanes and the scalar tail do the same IEEE
+    // operations, so results do not depend on where a range starts.
+    typealias Lanes = SIMD8<Float>
+
+    @inline(__always)
+    static func load(_ p: UnsafeMutablePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+    @inline(__always)
+    static func load(_ p: UnsafePointer<Float>) -> Lanes { UnsafeRawPointer(p).loadUnaligned(as: Lanes.self) }
+    @inline(__always)
+    static func store(_ v: Lanes, _ p: UnsafeMutablePointer<Float>) { UnsafeMutableRawPointer(p).storeBytes(of: v, as: Lanes.self) }
+
+    static func sgd(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                    _ range: Range<Int>, lr: Float, momentum: Float) {
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let mv = momentum * load(m + i) + load(g + i)
+            store(mv, m + i)
+            store(load(w + i) - lr * mv, w + i)
+            i += 8
+        }
+        while i < range.upperBound {
+            m[i] = momentum * m[i] + g[i]
+            w[i] = w[i] - lr * m[i]
+            i += 1
+        }
+    }
+
+    /// `c1`, `c2`: reciprocals of the bias corrections 1 − βᵗ.
+    static func adam(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
+                     _ v: UnsafeMutablePointer<Float>, _ range: Range<Int>,
+                     lr: Float, b1: Float, b2: Float, eps: Float, c1: Float, c2: Float) {
+        var i = range.lowerBound
+        while i + 8 <= range.upperBound {
+            let gv = load(g + i)
+            let mv = b1 * load(m + i) + (1 - b1) * gv
+            let vv = b2 * load(v + i) + (1 - b2) * (gv * gv)
+            store(mv, m + i)
+            store(vv, v + i)
+            store(load(w + i) - lr * (mv * c1) / ((vv * c2).squareRoot() + eps), w + i)
+            i += 8
+        }
+        while i < range.upperBound {
+            let gi = g[i]
+            let mi = b1 * m[i] + (1 - b1) * gi
+            let vi = b2 * v[i] + (1 - b2) * (gi * gi)
+            m[i] = mi
+            v[i] = vi
+            w[i] = w[i] - lr * (mi * c1) / ((vi * c2).squareRoot() + eps)
+            i += 1
         }
     }
 }

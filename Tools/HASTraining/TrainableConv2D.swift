@@ -51,8 +51,8 @@ public final class TrainableConv2D: TrainableLayer {
     public func forward(_ x: BatchTensor, context: StepContext) -> BatchTensor {
         precondition(x.imageShape == inputShape, "\(name): input \(x.imageShape), expected \(inputShape)")
         let g = geometry, n = x.count, kk = g.patchSize, np = n * g.positions, o = outChannels
-        var cols = [Float](repeating: 0, count: kk * np)
-        var y = BatchTensor(zeros: o, count: n, height: g.outHeight, width: g.outWidth)
+        var cols = uninitializedFloats(kk * np)
+        var y = BatchTensor(channels: o, count: n, height: g.outHeight, width: g.outWidth, data: uninitializedFloats(o * np))
         x.data.withUnsafeBufferPointer { xp in
             cols.withUnsafeMutableBufferPointer { cp in
                 batchIm2col(g, count: n, input: xp.baseAddress!, into: cp.baseAddress!, threads: context.threads)
@@ -107,7 +107,9 @@ public final class TrainableConv2D: TrainableLayer {
                 }
             }
         }
-        var dx = BatchTensor(zeros: g.channels, count: n, height: g.height, width: g.width)
+        // col2im overwrites every element.
+        var dx = BatchTensor(channels: g.channels, count: n, height: g.height, width: g.width,
+                             data: uninitializedFloats(g.channels * n * g.height * g.width))
         cols.withUnsafeBufferPointer { cp in
             dx.data.withUnsafeMutableBufferPointer { xp in
                 batchCol2im(g, count: n, cols: cp.baseAddress!, into: xp.baseAddress!, threads: threads)

@@ -30,7 +30,7 @@ public final class TrainableDense: TrainableLayer {
     public func forward(_ x: BatchTensor, context: StepContext) -> BatchTensor {
         precondition(x.channels == inFeatures && x.planeSize == 1, "\(name): input \(x.imageShape), expected [\(inFeatures), 1, 1]")
         let n = x.count
-        var y = BatchTensor(zeros: outFeatures, count: n)
+        var y = BatchTensor(channels: outFeatures, count: n, data: uninitializedFloats(outFeatures * n))
         x.data.withUnsafeBufferPointer { xp in
             weight.value.withUnsafeBufferPointer { wp in
                 y.data.withUnsafeMutableBufferPointer { yp in
@@ -65,9 +65,9 @@ public final class TrainableDense: TrainableLayer {
                 }
             }
             guard inputGradient else { return }
-            var dyt = [Float](repeating: 0, count: m * n)
+            var dyt = uninitializedFloats(m * n)
             dyt.withUnsafeMutableBufferPointer { transpose(d, rows: m, cols: n, into: $0.baseAddress!) }
-            var g = BatchTensor(zeros: k, count: n)
+            var g = BatchTensor(channels: k, count: n, data: uninitializedFloats(k * n))
             dyt.withUnsafeBufferPointer { tp in
                 weight.value.withUnsafeBufferPointer { wp in
                     g.data.withUnsafeMutableBufferPointer { gp in

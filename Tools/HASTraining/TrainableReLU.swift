@@ -28,7 +28,7 @@ public final class TrainableReLU: TrainableLayer {
         var dx = dy
         dx.data.withUnsafeMutableBufferPointer { p in
             output.withUnsafeBufferPointer { o in
-                for i in p.indices where !(o[i] > 0) { p[i] = 0 }
+                for i in p.indices { p[i] = o[i] > 0 ? p[i] : 0 }
             }
         }
         output = []
