@@ -130,7 +130,7 @@ extension FaultProfile {
                 #""upper": \#(matrix(d.upper, indent: "    "))"#,
             ]
         }
-        let tilingFields = [#""dense_tile_k": \#(tiling.denseTileK ?? Tiling.defaultDenseTileK)"#,
+        let tilingFields = [#""dense_tile_k": \#(tiling.denseTileK.map(String.init) ?? "null")"#,
                             #""conv_tile_k": \#(tiling.convTileK.map(String.init) ?? "null")"#]
         let fields = [
             #""format": "\#(Self.formatName)""#,
