@@ -84,6 +84,46 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Pre-packed A (the identity-order fast path of clean inference) gives
+    /// exactly the bits of the scalar reference, for both B layouts, any thread
+    /// count and odd shapes; with a permutation the packed copy is ignored.
+    func testPrePackedWeightsAreBitIdenticalToReference() {
+        var rng = SplitMix64(seed: 4)
+        for c in Self.cases + [Case(m: 70, k: 600, n: 300), Case(m: 200, k: 40, n: 70)] {
+            let a = (0..<(c.m * c.k)).map { _ in rng.nextSignedUnit() }
+            let b = (0..<(c.k * c.n)).map { _ in rng.nextSignedUnit() }
+            let packed = PackedWeights(m: c.m, k: c.k, weights: a)
+            var perm = (0..<Int32(c.m)).map { $0 }
+            perm.shuffle(using: &rng)
+            for (brs, bcs) in [(c.n, 1), (1, c.k)] {
+                for permuted in [false, true] {
+                    var ref = [Float](repeating: 0, count: c.m * c.n)
+                    a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                        ref.withUnsafeMutableBufferPointer { cp in perm.withUnsafeBufferPointer { pp in
+                            PermutedGEMM.reference(m: c.m, n: c.n, k: c.k, a: ap.baseAddress!, lda: c.k,
+                                                   b: StridedMatrix(bp.baseAddress!, rowStride: brs, colStride: bcs),
+                                                   c: StridedMatrix(cp.baseAddress!, rowStride: c.n, colStride: 1),
+                                                   permutation: permuted ? pp : nil)
+                        } }
+                    } }
+                    for threads in [1, 2] {
+                        var fast = [Float](repeating: .nan, count: c.m * c.n)
+                        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                            fast.withUnsafeMutableBufferPointer { cp in perm.withUnsafeBufferPointer { pp in
+                                PermutedGEMM.multiply(m: c.m, n: c.n, k: c.k, a: ap.baseAddress!, lda: c.k, packed: packed,
+                                                      b: StridedMatrix(bp.baseAddress!, rowStride: brs, colStride: bcs),
+                                                      c: StridedMatrix(cp.baseAddress!, rowStride: c.n, colStride: 1),
+                                                      permutation: permuted ? pp : nil, threads: threads)
+                            } }
+                        } }
+                        XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern),
+                                       "\(c) B strides (\(brs), \(bcs)) permuted \(permuted) threads \(threads)")
+                    }
+                }
+            }
+        }
+    }
+
     private func run(_ c: Case, _ a: [Float], _ b: [Float], _ brs: Int, _ bcs: Int,
                      _ out: inout [Float], _ crs: Int, _ ccs: Int, perm: [Int32]?, threads: Int) {
         let p = perm ?? []
