@@ -125,7 +125,6 @@ public enum Trainer {
         let totalSteps = stepsPerEpoch * options.epochs
         var best: (epoch: Int, accuracy: Double, weights: [[Float]])?
         var history: [EpochReport] = []
-        let imageSize = train.images.height * train.images.width
 
         for epoch in 1...options.epochs {
             let epochStart = Date()
@@ -152,7 +151,6 @@ public enum Trainer {
                 onStep?(StepProgress(epoch: epoch, epochs: options.epochs, step: optimizer.steps, totalSteps: totalSteps,
                                      loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen)))
             }
-            _ = imageSize
             var validationAccuracy: Double?
             var isBest = false
             if !validation.labels.isEmpty {

@@ -129,7 +129,6 @@ struct HASTrain: ParsableCommand {
             learningRate: learningRate, schedule: LearningRateSchedule(rawValue: schedule)!, batchSize: batch,
             validationFraction: validation, patience: patience, augmentation: augmentation, threads: threadCount)
 
-        let bar = ProgressBar(total: 1, label: model)
         var progress: ProgressBar?
         let result = try Trainer.train(
             LabeledImages(images: images, labels: labels.labels.map(Int.init)), options: options,
@@ -145,7 +144,6 @@ struct HASTrain: ParsableCommand {
                                   epoch.epoch, epochs, epoch.loss, epoch.trainingAccuracy * 100, validation,
                                   epoch.learningRate, epoch.seconds, epoch.isBest ? "  *" : ""))
             })
-        _ = bar
         progress?.finish()
 
         var testAccuracy: Double?
