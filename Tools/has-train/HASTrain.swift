@@ -139,7 +139,9 @@ struct HASTrain: ParsableCommand {
             },
             onEpoch: { epoch in
                 progress?.finish()
-                let validation = epoch.validationAccuracy.map { String(format: "  val %.2f%%", $0 * 100) } ?? ""
+                let validation = epoch.validationAccuracy.map {
+                    String(format: "  val %.2f%% (loss %.4f)", $0 * 100, epoch.validationLoss ?? .nan)
+                } ?? ""
                 printError(String(format: "epoch %3d/%d  loss %.4f  train %.2f%%%@  lr %.2e  %.1f s%@",
                                   epoch.epoch, epochs, epoch.loss, epoch.trainingAccuracy * 100, validation,
                                   epoch.learningRate, epoch.seconds, epoch.isBest ? "  *" : ""))
