@@ -38,9 +38,14 @@ final class TrainingRunTests: XCTestCase {
         let losses = result.history.map(\.loss)
         XCTAssertLessThan(losses.last!, losses.first! * 0.5, "losses \(losses)")
         XCTAssertGreaterThanOrEqual(result.validationAccuracy!, 0.85)
-        // The kept epoch is the best one by validation accuracy.
+        // The kept epoch is the first with the best validation accuracy.
         let best = result.history.max { ($0.validationAccuracy!, -$0.epoch) < ($1.validationAccuracy!, -$1.epoch) }!
         XCTAssertEqual(result.bestEpoch, best.epoch)
+        // The kept weights are that epoch's: evaluating them again gives its numbers.
+        let split = ValidationSplit(labels: try mnistSubset().labels, fraction: 0.2, seed: 42)
+        let again = try Trainer.evaluate(result.network, on: try mnistSubset().subset(split.validation), threads: 2)
+        XCTAssertEqual(again.accuracy, best.validationAccuracy!)
+        XCTAssertEqual(again.loss, best.validationLoss!, accuracy: 1e-9)
     }
 
     /// Same seed → bit-identical weights, with 1 or 2 threads, through

@@ -60,8 +60,7 @@ public final class Optimizer {
                             second[index].withUnsafeMutableBufferPointer { vp in
                                 let v = vp.baseAddress!
                                 Parallelism.forRanges(count, granule: 1024, threads: workers) { range in
-                                    Self.adam(w, g, m, v, range, lr: lr, b1: b1, b2: b2, eps: eps,
-                                              c1: 1 / c1, c2: 1 / c2)
+                                    Self.adam(w, g, m, v, range, lr: lr, b1: b1, b2: b2, eps: eps, c1: c1, c2: c2)
                                 }
                             }
                         }
@@ -98,7 +97,8 @@ public final class Optimizer {
         }
     }
 
-    /// `c1`, `c2`: reciprocals of the bias corrections 1 − βᵗ.
+    /// `c1`, `c2`: the bias corrections 1 − βᵗ. The operation order is part of
+    /// the shipped models' recipe: changing it changes their last bits.
     static func adam(_ w: UnsafeMutablePointer<Float>, _ g: UnsafePointer<Float>, _ m: UnsafeMutablePointer<Float>,
                      _ v: UnsafeMutablePointer<Float>, _ range: Range<Int>,
                      lr: Float, b1: Float, b2: Float, eps: Float, c1: Float, c2: Float) {
@@ -106,19 +106,19 @@ public final class Optimizer {
         while i + 8 <= range.upperBound {
             let gv = load(g + i)
             let mv = b1 * load(m + i) + (1 - b1) * gv
-            let vv = b2 * load(v + i) + (1 - b2) * (gv * gv)
+            let vv = b2 * load(v + i) + (1 - b2) * gv * gv
             store(mv, m + i)
             store(vv, v + i)
-            store(load(w + i) - lr * (mv * c1) / ((vv * c2).squareRoot() + eps), w + i)
+            store(load(w + i) - lr * (mv / c1) / ((vv / c2).squareRoot() + eps), w + i)
             i += 8
         }
         while i < range.upperBound {
             let gi = g[i]
             let mi = b1 * m[i] + (1 - b1) * gi
-            let vi = b2 * v[i] + (1 - b2) * (gi * gi)
+            let vi = b2 * v[i] + (1 - b2) * gi * gi
             m[i] = mi
             v[i] = vi
-            w[i] = w[i] - lr * (mi * c1) / ((vi * c2).squareRoot() + eps)
+            w[i] = w[i] - lr * (mi / c1) / ((vi / c2).squareRoot() + eps)
             i += 1
         }
     }

@@ -37,7 +37,7 @@ public struct TrainingOptions: Sendable {
     public var batchSize: Int
     /// Fraction of the training file held out for validation (stratified).
     public var validationFraction: Double
-    /// Stop after this many epochs without a better validation accuracy (nil: run all epochs).
+    /// Stop after this many epochs without a better validation result (nil: run all epochs).
     public var patience: Int?
     public var augmentation: Augmentation?
     public var threads: Int
@@ -79,6 +79,7 @@ public struct EpochReport: Sendable {
     public var trainingAccuracy: Double
     /// nil without a validation split.
     public var validationAccuracy: Double?
+    public var validationLoss: Double?
     public var learningRate: Double
     public var seconds: Double
     /// Whether this epoch's weights are the best so far (and kept).
@@ -97,7 +98,8 @@ public struct TrainingResult {
     public var validationCount: Int
 }
 
-/// Mini-batch training with a held-out validation split and best-epoch selection.
+/// Mini-batch training with a held-out validation split and best-epoch
+/// selection: the highest validation accuracy, ties keeping the earlier epoch.
 ///
 /// Deterministic: the split, the batch order, the augmentation and dropout
 /// masks are keyed by the seed, and every GEMM and reduction has a fixed
@@ -123,9 +125,8 @@ public enum Trainer {
         let optimizer = Optimizer(kind: options.optimizer, parameters: network.parameters)
         let stepsPerEpoch = (train.labels.count + options.batchSize - 1) / options.batchSize
         let totalSteps = stepsPerEpoch * options.epochs
-        var best: (epoch: Int, accuracy: Double, weights: [[Float]])?
+        var best: (epoch: Int, accuracy: Double, loss: Double, weights: [[Float]])?
         var history: [EpochReport] = []
-        let imageSize = train.images.height * train.images.width
 
         for epoch in 1...options.epochs {
             let epochStart = Date()
@@ -152,22 +153,23 @@ public enum Trainer {
                 onStep?(StepProgress(epoch: epoch, epochs: options.epochs, step: optimizer.steps, totalSteps: totalSteps,
                                      loss: lossSum / Double(seen), accuracy: Double(correct) / Double(seen)))
             }
-            _ = imageSize
-            var validationAccuracy: Double?
+            var validationAccuracy: Double?, validationLoss: Double?
             var isBest = false
             if !validation.labels.isEmpty {
-                let accuracy = try Self.accuracy(of: network, on: validation, threads: options.threads)
+                let (accuracy, loss) = try Self.evaluate(network, on: validation, threads: options.threads)
                 validationAccuracy = accuracy
+                validationLoss = loss
+                // Strictly better only: ties keep the earlier epoch (part of the shipped models' recipe).
                 if best == nil || accuracy > best!.accuracy {
-                    best = (epoch, accuracy, network.snapshot())
+                    best = (epoch, accuracy, loss, network.snapshot())
                     isBest = true
                 }
             } else {
-                best = (epoch, .nan, [])
+                best = (epoch, .nan, .nan, [])
                 isBest = true
             }
             let report = EpochReport(epoch: epoch, loss: lossSum / Double(seen), trainingAccuracy: Double(correct) / Double(seen),
-                                     validationAccuracy: validationAccuracy, learningRate: lr,
+                                     validationAccuracy: validationAccuracy, validationLoss: validationLoss, learningRate: lr,
                                      seconds: Date().timeIntervalSince(epochStart), isBest: isBest)
             history.append(report)
             onEpoch?(report)
@@ -206,21 +208,32 @@ public enum Trainer {
         return pixels
     }
 
-    /// Top-1 accuracy of the network's current weights on `data`, run through
-    /// the runtime's network exactly as has-run runs a bundle.
-    public static func accuracy(of network: TrainableNetwork, on data: LabeledImages, threads: Int,
-                                batchSize: Int = 500) throws -> Double {
+    /// Top-1 accuracy and mean cross-entropy of the network's current weights
+    /// on `data`, run through the runtime's network exactly as has-run runs a bundle.
+    public static func evaluate(_ network: TrainableNetwork, on data: LabeledImages, threads: Int,
+                                batchSize: Int = 500) throws -> (accuracy: Double, loss: Double) {
         let runtime = try network.runtimeNetwork()
         let maker = try ImageBatchMaker(input: network.architecture.input, model: network.architecture.name)
-        var correct = 0
+        var correct = 0, loss = 0.0
         var start = 0
         while start < data.labels.count {
             let range = start..<min(data.labels.count, start + batchSize)
             let x = try maker.batch(from: data.images, range: range, file: "validation images")
-            let predicted = runtime.predict(x, options: ForwardOptions(threads: threads))
-            for (p, i) in zip(predicted, range) where p == data.labels[i] { correct += 1 }
+            let logits = runtime.logits(x, options: ForwardOptions(threads: threads))
+            let classes = logits.shape[1]
+            // [N, classes] is the channel-major [classes, N] transposed.
+            var z = BatchTensor(zeros: classes, count: range.count)
+            for i in 0..<range.count {
+                for c in 0..<classes { z.data[c * range.count + i] = logits.data[i * classes + c] }
+            }
+            let labels = range.map { data.labels[$0] }
+            let result = SoftmaxCrossEntropy.evaluate(logits: z, labels: labels)
+            loss += result.loss * Double(range.count)
+            let predicted = Activations.argmax(logits)
+            for (p, label) in zip(predicted, labels) where p == label { correct += 1 }
             start = range.upperBound
         }
-        return Double(correct) / Double(max(1, data.labels.count))
+        let n = Double(max(1, data.labels.count))
+        return (Double(correct) / n, loss / n)
     }
 }

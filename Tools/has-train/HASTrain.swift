@@ -129,7 +129,6 @@ struct HASTrain: ParsableCommand {
             learningRate: learningRate, schedule: LearningRateSchedule(rawValue: schedule)!, batchSize: batch,
             validationFraction: validation, patience: patience, augmentation: augmentation, threads: threadCount)
 
-        let bar = ProgressBar(total: 1, label: model)
         var progress: ProgressBar?
         let result = try Trainer.train(
             LabeledImages(images: images, labels: labels.labels.map(Int.init)), options: options,
@@ -140,12 +139,13 @@ struct HASTrain: ParsableCommand {
             },
             onEpoch: { epoch in
                 progress?.finish()
-                let validation = epoch.validationAccuracy.map { String(format: "  val %.2f%%", $0 * 100) } ?? ""
+                let validation = epoch.validationAccuracy.map {
+                    String(format: "  val %.2f%% (loss %.4f)", $0 * 100, epoch.validationLoss ?? .nan)
+                } ?? ""
                 printError(String(format: "epoch %3d/%d  loss %.4f  train %.2f%%%@  lr %.2e  %.1f s%@",
                                   epoch.epoch, epochs, epoch.loss, epoch.trainingAccuracy * 100, validation,
                                   epoch.learningRate, epoch.seconds, epoch.isBest ? "  *" : ""))
             })
-        _ = bar
         progress?.finish()
 
         var testAccuracy: Double?
