@@ -12,7 +12,9 @@ struct HASRun: ParsableCommand {
             Images come from an IDX file (MNIST format, gzip or raw), a .npy array of \
             8-bit or float pixels [N, H, W], or PNG files given as arguments. With \
             --labels, reports accuracy. Preprocessing (scaling, resizing) follows the \
-            bundle's manifest.
+            bundle's manifest. With --device, the model runs on a simulated faulty \
+            accelerator described by a fault profile (has-diagnose synth), once per \
+            trial, and the accuracy is reported as mean ± std next to the clean one.
             """
     )
 
@@ -40,6 +42,18 @@ struct HASRun: ParsableCommand {
     @Option(help: "How many predictions to print (ignored with --json).")
     var show: Int = 5
 
+    @Option(help: "Fault profile (JSON) of the device to simulate; default: a fault-free device.")
+    var device: String?
+
+    @Option(name: .customLong("faulty-layers"), help: "Comma-separated weighted layers that run on the faulty device (default: all).")
+    var faultyLayers: String?
+
+    @Option(help: "Fault draws to average over with --device (trial i uses seed S + i).")
+    var trials: Int = 1
+
+    @Option(help: "Seed of the fault draws with --device.")
+    var seed: UInt64 = 0
+
     @Flag(help: "Print one JSON object with the results on stdout instead of text.")
     var json = false
 
@@ -54,6 +68,13 @@ struct HASRun: ParsableCommand {
         if !(1...65_536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
         if show < 0 { throw ValidationError("--show must not be negative") }
+        if device == nil && (faultyLayers != nil || trials != 1) {
+            throw ValidationError("--faulty-layers and --trials go with --device")
+        }
+        if !(1...10_000).contains(trials) { throw ValidationError("--trials must be between 1 and 10000") }
+        if let faultyLayers, faultyLayers.split(separator: ",").isEmpty {
+            throw ValidationError("--faulty-layers needs at least one layer name")
+        }
         if let output, !(output.hasSuffix(".csv") || output.hasSuffix(".jsonl")) {
             throw ValidationError("--output must end in .csv or .jsonl")
         }
@@ -70,15 +91,37 @@ struct HASRun: ParsableCommand {
         } else {
             set = try ImageSet.open(pngs: pngs, input: bundle.manifest.input, model: network.name)
         }
+        // Check the device and the layer names before any classification.
+        let profile = try device.map { try FaultProfile.load(path: $0) }
+        let layers = faultyLayers.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+        let deviceLayers = try network.deviceLayers(named: layers)
         let threadCount = threads ?? Parallelism.threads
-        let progress = ProgressBar(total: set.source.count, label: "classifying")
-        let result = try Classifier(network: network, batchSize: batch)
-            .classify(set.source, options: ForwardOptions(threads: threadCount)) { progress.update($0) }
-        progress.finish()
+        let classifier = Classifier(network: network, batchSize: batch)
+        func classify(_ label: String, _ options: ForwardOptions) throws -> Classification {
+            let progress = ProgressBar(total: set.source.count, label: label)
+            defer { progress.finish() }
+            return try classifier.classify(set.source, options: options) { progress.update($0) }
+        }
+        let clean = try classify("classifying", ForwardOptions(threads: threadCount))
+        var result = clean
+        var faulty: RunReport.Device?
+        if let device, let profile {
+            var runs: [Classification] = []
+            for trial in 0..<trials {
+                let injector = try FaultInjector(network: network, profile: profile, faultyLayers: layers,
+                                                 seed: FaultKeys.trialSeed(seed, trial: trial), threads: threadCount)
+                runs.append(try classify("trial \(trial + 1)/\(trials)", injector.options(ForwardOptions(threads: threadCount))))
+            }
+            result = runs[0]
+            faulty = RunReport.Device(path: device, profile: profile,
+                                      layers: deviceLayers.map(\.name), seed: seed,
+                                      runs: runs, clean: clean, labels: set.labels)
+        }
 
-        let report = RunReport(model: network.name, modelFile: modelPath, weightsDigest: bundle.weightsDigest,
+        var report = RunReport(model: network.name, modelFile: modelPath, weightsDigest: bundle.weightsDigest,
                                source: set.origin, classification: result, labels: set.labels,
                                batchSize: batch, threads: threadCount)
+        if let faulty { report.attach(faulty) }
         if let output { try PredictionWriter.write(result, classes: network.classes, labels: set.labels,
                                                   names: set.names, to: output) }
         if json {

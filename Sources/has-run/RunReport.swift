@@ -16,6 +16,48 @@ struct RunReport: Encodable {
     var seconds: Double
     var batchSize: Int
     var threads: Int
+    // With --device: `accuracy` is the mean over trials, `correct` and the
+    // predictions are trial 0's, `images_per_second` the faulty runs' mean.
+    var accuracyStd: Double?
+    var trials: [Double]?
+    var cleanAccuracy: Double?
+    var cleanImagesPerSecond: Double?
+    var fingerprint: String?
+    var device: String?
+    var kind: String?
+    var faultyLayers: [String]?
+    var seed: UInt64?
+    private var deviceSummary: Device?
+
+    /// The faulty runs of `has-run --device`.
+    struct Device {
+        var path: String
+        var profile: FaultProfile
+        var layers: [String]
+        var seed: UInt64
+        var runs: [Classification]
+        var clean: Classification
+        var labels: [Int]?
+    }
+
+    mutating func attach(_ device: Device) {
+        deviceSummary = device
+        fingerprint = device.profile.fingerprint
+        self.device = device.path
+        kind = device.profile.kind.rawValue
+        faultyLayers = device.layers
+        seed = device.seed
+        cleanImagesPerSecond = device.clean.imagesPerSecond
+        imagesPerSecond = FaultyEvaluation.mean(device.runs.map(\.imagesPerSecond))
+        seconds = device.runs.reduce(0) { $0 + $1.seconds }
+        if let labels = device.labels {
+            let accuracies = device.runs.map { $0.accuracy(labels: labels) }
+            trials = accuracies
+            accuracy = FaultyEvaluation.mean(accuracies)
+            accuracyStd = FaultyEvaluation.standardDeviation(accuracies)
+            cleanAccuracy = device.clean.accuracy(labels: labels)
+        }
+    }
 
     init(model: String, modelFile: String, weightsDigest: String, source: String, classification: Classification,
          labels: [Int]?, batchSize: Int, threads: Int) {
@@ -43,6 +85,9 @@ struct RunReport: Encodable {
     enum CodingKeys: String, CodingKey {
         case model, modelFile = "model_file", weightsDigest = "weights_digest", source, images, accuracy, correct
         case imagesPerSecond = "images_per_second", seconds, batchSize = "batch_size", threads
+        case accuracyStd = "accuracy_std", trials, cleanAccuracy = "clean_accuracy",
+             cleanImagesPerSecond = "clean_images_per_second", fingerprint, device, kind,
+             faultyLayers = "faulty_layers", seed
     }
 
     func json() throws -> String {
@@ -65,6 +110,21 @@ struct RunReport: Encodable {
             lines.append(line)
         }
         if count < images { lines.append("  … \(images - count) more (use --output FILE for all)") }
+        if let d = deviceSummary {
+            let p = d.profile
+            lines.append("device \(d.path): \(p.kind.rawValue), \(p.geometry.blocks)×\(p.geometry.threads) PEs, "
+                         + String(format: "mean rate %.3g", p.meanRate) + ", fingerprint \(p.fingerprint)")
+            lines.append("faulty layers \(d.layers.joined(separator: ", ")); \(d.runs.count) trial\(d.runs.count == 1 ? "" : "s") "
+                         + "from seed \(d.seed)\(d.runs.count > 1 ? " (predictions above: trial 0)" : "")")
+            if let accuracy, let accuracyStd, let cleanAccuracy, let trials {
+                lines.append(String(format: "accuracy %.2f%% ± %.2f%% on the faulty device (trials: %@); clean %.2f%%",
+                                    accuracy * 100, accuracyStd * 100,
+                                    trials.map { String(format: "%.2f%%", $0 * 100) }.joined(separator: ", "), cleanAccuracy * 100))
+            }
+            lines.append(String(format: "speed %.0f images/s faulty, %.0f clean (batch %d, %d threads)", imagesPerSecond,
+                                cleanImagesPerSecond ?? 0, batchSize, threads))
+            return lines.joined(separator: "\n")
+        }
         if let accuracy, let correct {
             lines.append(String(format: "accuracy %.2f%% (%d / %d)", accuracy * 100, correct, images))
         }

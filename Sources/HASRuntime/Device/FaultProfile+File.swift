@@ -1,0 +1,205 @@
+import Crypto
+import Foundation
+
+/// The fault-profile JSON file (docs/fault-profile.md) and the fingerprint.
+extension FaultProfile {
+    public static let formatName = "has-fault-profile"
+    public static let formatVersion = 1
+    /// Profiles are small (a 1M-PE device is ~20 MB of text); refuse anything larger.
+    public static let maxFileBytes = 64 << 20
+
+    /// SHA-256 (lowercase hex) of the canonical serialisation of everything that
+    /// changes behaviour: geometry, tiling, kind, exponent-bit choice, rates in
+    /// `%.9e` form. Independent of JSON whitespace, key order and the origin.
+    public var fingerprint: String {
+        let digest = SHA256.hash(data: Data(canonicalText.utf8))
+        return digest.map { String(format: "%02x", $0) }.joined()
+    }
+
+    /// The text the fingerprint hashes (documented in docs/fault-profile.md).
+    public var canonicalText: String {
+        var lines = [
+            "\(Self.formatName)/\(Self.formatVersion)",
+            "geometry \(geometry.blocks) \(geometry.threads)",
+            "tiling dense=\(tiling.denseTileK ?? Tiling.defaultDenseTileK) conv=\(tiling.convTileK.map(String.init) ?? "kh*kw")",
+            "kind \(kind.rawValue)",
+            "exponent-bits \(exponentBits.rawValue)",
+            "rates",
+        ]
+        for row in rates { lines.append(row.map(Self.canonicalRateText).joined(separator: " ")) }
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// Reads and validates a profile file.
+    /// - Throws: `InputError(file: path)` naming the first problem: not JSON, a
+    ///   missing field, unknown kind, zero geometry, wrong row counts, a rate
+    ///   outside [0, 1] or NaN, or a stored fingerprint that does not match.
+    public static func load(path: String) throws -> FaultProfile {
+        let bytes = try InputFile(path: path).readAll(maxBytes: maxFileBytes, what: "the fault profile")
+        return try decode(Data(bytes), file: path)
+    }
+
+    /// Parses and validates profile JSON; `file` names it in errors.
+    public static func decode(_ data: Data, file: String) throws -> FaultProfile {
+        func fail(_ problem: String) -> InputError { InputError(file: file, problem) }
+        let decoder = JSONDecoder()
+        // NaN written as a string still reaches validation, which names the entry.
+        decoder.nonConformingFloatDecodingStrategy = .convertFromString(
+            positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
+        let raw: RawProfile
+        do {
+            raw = try decoder.decode(RawProfile.self, from: data)
+        } catch let error as DecodingError {
+            throw fail("not a valid fault profile: \(Self.describe(error))")
+        } catch {
+            throw fail("not a valid fault profile: \(error)")
+        }
+        if let format = raw.format, format != formatName {
+            throw fail("format is '\(format)', expected '\(formatName)'")
+        }
+        guard raw.version == formatVersion else {
+            throw fail("version \(raw.version) is not supported (this reader knows version \(formatVersion))")
+        }
+        guard let kind = ErrorKind(rawValue: raw.kind) else {
+            throw fail("unknown error kind '\(raw.kind)' (expected one of \(ErrorKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+        }
+        let bits: ExponentBits
+        if let text = raw.exponentBits {
+            guard let parsed = ExponentBits(rawValue: text) else {
+                throw fail("exponent_bits is '\(text)', expected \"0-6\" or \"0-7\"")
+            }
+            bits = parsed
+        } else {
+            bits = .low7
+        }
+        let origin: Origin
+        switch raw.origin.type {
+        case "synthetic":
+            guard let frMax = raw.origin.frMax, let seed = raw.origin.seed else {
+                throw fail("a synthetic origin needs fr_max and seed")
+            }
+            origin = .synthetic(frMax: frMax, seed: seed)
+        case "diagnosed":
+            guard let samples = raw.origin.samples, let errors = raw.origin.errors, let confidence = raw.origin.confidence,
+                  let lower = raw.origin.lower, let upper = raw.origin.upper else {
+                throw fail("a diagnosed origin needs samples, errors, confidence, lower and upper")
+            }
+            origin = .diagnosed(Diagnosis(samples: samples, errors: errors, confidence: confidence, lower: lower,
+                                          upper: upper, method: raw.origin.method))
+        default:
+            throw fail("origin type '\(raw.origin.type)' is unknown (expected synthetic or diagnosed)")
+        }
+        let profile: FaultProfile
+        do {
+            profile = try FaultProfile(
+                geometry: Geometry(blocks: raw.geometry.blocks, threads: raw.geometry.threads),
+                tiling: Tiling(denseTileK: raw.tiling?.denseTileK, convTileK: raw.tiling?.convTileK),
+                kind: kind, exponentBits: bits, rates: raw.rates, origin: origin)
+        } catch let error as InputError {
+            throw fail(error.problem)
+        }
+        if let stored = raw.fingerprint, stored.lowercased() != profile.fingerprint {
+            throw fail("stored fingerprint \(stored.prefix(12))… does not match the contents (\(profile.fingerprint.prefix(12))…); "
+                       + "the profile was edited: remove the fingerprint field to accept the new contents")
+        }
+        return profile
+    }
+
+    /// The profile as JSON text (one line per block of rates), with its fingerprint.
+    public func json() -> String {
+        func number(_ x: Double) -> String {
+            if x == x.rounded(), abs(x) < 1e15 { return String(Int64(x)) }
+            return "\(x)"
+        }
+        func matrix(_ m: [[Double]], indent: String) -> String {
+            "[\n" + m.map { indent + "  [" + $0.map(number).joined(separator: ", ") + "]" }.joined(separator: ",\n")
+                + "\n" + indent + "]"
+        }
+        func string(_ s: String) -> String { String(decoding: try! JSONEncoder().encode(s), as: UTF8.self) }
+        var originFields: [String]
+        switch origin {
+        case .synthetic(let frMax, let seed):
+            originFields = [#""type": "synthetic""#, #""fr_max": \#(number(frMax))"#, #""seed": \#(seed)"#]
+        case .diagnosed(let d):
+            originFields = [#""type": "diagnosed""#, #""confidence": \#(number(d.confidence))"#]
+            if let method = d.method { originFields.append(#""method": \#(string(method))"#) }
+            originFields += [
+                #""samples": \#(matrix(d.samples.map { $0.map(Double.init) }, indent: "    "))"#,
+                #""errors": \#(matrix(d.errors.map { $0.map(Double.init) }, indent: "    "))"#,
+                #""lower": \#(matrix(d.lower, indent: "    "))"#,
+                #""upper": \#(matrix(d.upper, indent: "    "))"#,
+            ]
+        }
+        let tilingFields = [#""dense_tile_k": \#(tiling.denseTileK.map(String.init) ?? "null")"#,
+                            #""conv_tile_k": \#(tiling.convTileK.map(String.init) ?? "null")"#]
+        let fields = [
+            #""format": "\#(Self.formatName)""#,
+            #""version": \#(Self.formatVersion)"#,
+            #""fingerprint": "\#(fingerprint)""#,
+            #""geometry": {"blocks": \#(geometry.blocks), "threads": \#(geometry.threads)}"#,
+            #""tiling": {\#(tilingFields.joined(separator: ", "))}"#,
+            #""kind": "\#(kind.rawValue)""#,
+            #""exponent_bits": "\#(exponentBits.rawValue)""#,
+            #""origin": {\#n    \#(originFields.joined(separator: ",\n    "))\#n  }"#,
+            #""rates": \#(matrix(rates, indent: "  "))"#,
+        ]
+        return "{\n  " + fields.joined(separator: ",\n  ") + "\n}\n"
+    }
+
+    /// Writes the profile atomically.
+    public func write(to path: String) throws {
+        try writeFileAtomically(json(), to: path)
+    }
+
+    /// A decoding error in one line, with the JSON path where it happened.
+    static func describe(_ error: DecodingError) -> String {
+        func path(_ context: DecodingError.Context) -> String {
+            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return p.isEmpty ? "" : " at \(p.hasPrefix(".") ? String(p.dropFirst()) : p)"
+        }
+        switch error {
+        case .keyNotFound(let key, let context): return "missing field '\(key.stringValue)'\(path(context))"
+        case .typeMismatch(_, let context), .valueNotFound(_, let context):
+            return "wrong type\(path(context)): \(context.debugDescription)"
+        case .dataCorrupted(let context):
+            return "\(context.debugDescription)\(path(context))"
+        @unknown default: return "\(error)"
+        }
+    }
+}
+
+/// The file's fields as written, before validation.
+private struct RawProfile: Decodable {
+    struct Geometry: Decodable { var blocks: Int; var threads: Int }
+    struct Tiling: Decodable {
+        var denseTileK: Int?
+        var convTileK: Int?
+        enum CodingKeys: String, CodingKey { case denseTileK = "dense_tile_k", convTileK = "conv_tile_k" }
+    }
+    struct Origin: Decodable {
+        var type: String
+        var frMax: Double?
+        var seed: UInt64?
+        var samples: [[Int]]?
+        var errors: [[Int]]?
+        var confidence: Double?
+        var lower: [[Double]]?
+        var upper: [[Double]]?
+        var method: String?
+        enum CodingKeys: String, CodingKey {
+            case type, frMax = "fr_max", seed, samples, errors, confidence, lower, upper, method
+        }
+    }
+    var format: String?
+    var version: Int
+    var fingerprint: String?
+    var geometry: Geometry
+    var tiling: Tiling?
+    var kind: String
+    var exponentBits: String?
+    var origin: Origin
+    var rates: [[Double]]
+    enum CodingKeys: String, CodingKey {
+        case format, version, fingerprint, geometry, tiling, kind, exponentBits = "exponent_bits", origin, rates
+    }
+}

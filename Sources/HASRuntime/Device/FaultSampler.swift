@@ -1,0 +1,144 @@
+import Foundation
+
+/// One failing partial product P(r, m, n) of one image in one layer.
+public struct FaultEvent: Hashable, Sendable {
+    /// r: position in the shuffled weight matrix (computes original row perm[r]).
+    public var position: Int
+    /// m: the K tile.
+    public var kTile: Int
+    /// n: GEMM column within the image (output position of a conv; 0 for dense).
+    public var column: Int
+    /// The PE (s, t) and its slot (see `TileMap`).
+    public var block: Int
+    public var thread: Int
+    public var slot: Int
+    /// 64 random bits owned by this fault (choose the exponent bit).
+    public var draw: UInt64
+
+    public init(position: Int, kTile: Int, column: Int, block: Int, thread: Int, slot: Int, draw: UInt64) {
+        self.position = position
+        self.kTile = kTile
+        self.column = column
+        self.block = block
+        self.thread = thread
+        self.slot = slot
+        self.draw = draw
+    }
+}
+
+/// The keys of the fault randomness (spec §3): (seed, layer, image index in the
+/// data set, PE) select an independent stream; within it, the failing slots
+/// follow in order. Nothing depends on batch, thread count or permutation.
+public enum FaultKeys {
+    /// A layer's key: FNV-1a (64-bit) of its name, so that a layer's draws do
+    /// not change when other layers are made faulty or not.
+    public static func layer(_ name: String) -> UInt64 {
+        var h: UInt64 = 0xCBF2_9CE4_8422_2325
+        for byte in name.utf8 {
+            h ^= UInt64(byte)
+            h = h &* 0x0000_0100_0000_01B3
+        }
+        return h
+    }
+
+    /// The seed of trial `trial` of a run seeded with `seed` (trial 0 is `seed` itself).
+    public static func trialSeed(_ seed: UInt64, trial: Int) -> UInt64 { seed &+ UInt64(trial) }
+
+    /// The stream of PE `pe` (= s·T + t) for one image of one layer.
+    @inline(__always)
+    public static func stream(seed: UInt64, layer: UInt64, image: Int, pe: Int) -> SplitMix64 {
+        var h = SplitMix64.mix(seed ^ 0xFA17_5EED_0000_0001)
+        h = SplitMix64.mix(h ^ layer)
+        h = SplitMix64.mix(h ^ UInt64(bitPattern: Int64(image)))
+        h = SplitMix64.mix(h ^ UInt64(pe))
+        return SplitMix64(seed: h)
+    }
+}
+
+/// Draws the failing slots of every PE of a profile, at a cost proportional to
+/// the number of faults: each PE's failures are found by geometric skipping
+/// (gap ~ Geometric(p), one logarithm per fault), except at high rates
+/// (p ≥ 1/16) where one 64-bit comparison per slot is cheaper than a log per
+/// fault. The method is a function of p alone, so results stay reproducible.
+public struct FaultSampler: Sendable {
+    enum Mode: Sendable {
+        case never
+        case always
+        /// 1 / log(1 − p) (negative).
+        case geometric(Double)
+        /// Fail when the next 64 random bits are below ⌊p·2⁶⁴⌋.
+        case bernoulli(UInt64)
+    }
+
+    public let blocks: Int
+    public let threads: Int
+    let modes: [Mode]
+
+    /// Rates at or above this are drawn slot by slot.
+    public static let bernoulliThreshold = 1.0 / 16
+
+    public init(profile: FaultProfile) {
+        blocks = profile.geometry.blocks
+        threads = profile.geometry.threads
+        modes = profile.rates.joined().map { p in
+            if p <= 0 { return .never }
+            if p >= 1 { return .always }
+            if p >= FaultSampler.bernoulliThreshold { return .bernoulli(UInt64(p * 0x1p64)) }
+            return .geometric(1 / log1p(-p))
+        }
+    }
+
+    /// Calls `body` for every failing partial product of image `image` (index in
+    /// the data set) in a layer, PE by PE ((s, t) ascending), slots ascending.
+    /// Idle slots (position ≥ M) never fail.
+    /// - Complexity: O(PEs + faults).
+    @inline(__always)
+    public func forEachFault(seed: UInt64, layer: UInt64, image: Int, map: TileMap, _ body: (FaultEvent) -> Void) {
+        precondition(map.blocks == blocks && map.threads == threads, "tile map and profile geometries differ")
+        if map.columns == 0 { return }
+        for s in 0..<blocks {
+            let slots = map.slots(onBlock: s)
+            if slots == 0 { continue }
+            for t in 0..<threads {
+                let pe = s * threads + t
+                let mode = modes[pe]
+                if case .never = mode { continue }
+                var rng = FaultKeys.stream(seed: seed, layer: layer, image: image, pe: pe)
+                @inline(__always) func emit(_ j: Int) {
+                    let draw = rng.next()
+                    let w = map.work(slot: j, block: s, thread: t)
+                    if w.position < map.rows {
+                        body(FaultEvent(position: w.position, kTile: w.kTile, column: w.column,
+                                        block: s, thread: t, slot: j, draw: draw))
+                    }
+                }
+                switch mode {
+                case .never: break
+                case .always:
+                    for j in 0..<slots { emit(j) }
+                case .bernoulli(let threshold):
+                    for j in 0..<slots where rng.next() < threshold { emit(j) }
+                case .geometric(let inverseLog):
+                    var j = -1
+                    let limit = Double(slots)
+                    while true {
+                        // u ∈ (0, 1]: the gap ⌊log u / log(1 − p)⌋ is Geometric(p) on {0, 1, …}.
+                        let u = Double((rng.next() >> 11) + 1) * 0x1p-53
+                        let gap = log(u) * inverseLog
+                        if gap >= limit { break }
+                        j += Int(gap) + 1
+                        if j >= slots { break }
+                        emit(j)
+                    }
+                }
+            }
+        }
+    }
+
+    /// The failing partial products of one image in one layer, in `forEachFault` order.
+    public func events(seed: UInt64, layer: UInt64, image: Int, map: TileMap) -> [FaultEvent] {
+        var result: [FaultEvent] = []
+        forEachFault(seed: seed, layer: layer, image: image, map: map) { result.append($0) }
+        return result
+    }
+}

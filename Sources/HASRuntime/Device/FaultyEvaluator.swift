@@ -1,0 +1,138 @@
+/// Accuracy of a network on a faulty device over a fixed image set, for many
+/// permutations and seeds: the inner loop of the planner and of the
+/// sensitivity analysis.
+///
+/// The clean activations in front of the first faulty layer are computed once
+/// and cached; each evaluation runs only the rest of the network, in chunks of
+/// images spread over the cores (each chunk single-threaded). Results are
+/// deterministic and equal to a full faulty forward pass (`has-run --device`)
+/// with the same seed, whatever the thread count.
+public final class FaultyEvaluator: @unchecked Sendable {
+    public let network: Network
+    public let profile: FaultProfile
+    public let labels: [Int]
+    /// Data-set index of each image (keys the fault randomness).
+    public let imageIndices: [Int]
+    public let faultyLayers: [DeviceLayer]
+    public let threads: Int
+    /// Images per chunk of work.
+    public let chunkSize: Int
+
+    /// Index in `network.layers` where evaluation starts (the first faulty layer).
+    public let startLayer: Int
+    /// Clean activations entering `startLayer`, [images, …].
+    let cached: Tensor
+
+    public var imageCount: Int { labels.count }
+
+    /// - Parameters:
+    ///   - images: preprocessed inputs [N, C, H, W].
+    ///   - labels: N class indices.
+    ///   - imageIndices: data-set index of each image (default 0..<N).
+    ///   - faultyLayers: layer names; nil = all weighted layers.
+    /// - Throws: `InputError` for an unknown layer or mismatched counts.
+    public init(network: Network, images: Tensor, labels: [Int], imageIndices: [Int]? = nil, profile: FaultProfile,
+                faultyLayers: [String]? = nil, threads: Int = Parallelism.threads, chunkSize: Int = 128) throws {
+        guard images.rank == 4, Array(images.shape.dropFirst()) == network.inputShape else {
+            throw InputError(file: "images", "are \(images.shape) but model \(network.name) takes [N] + \(network.inputShape)")
+        }
+        guard labels.count == images.shape[0] else {
+            throw InputError(file: "labels", "\(labels.count) labels for \(images.shape[0]) images")
+        }
+        if let imageIndices, imageIndices.count != labels.count {
+            throw InputError(file: "images", "\(imageIndices.count) image indices for \(labels.count) images")
+        }
+        self.network = network
+        self.profile = profile
+        self.labels = labels
+        self.imageIndices = imageIndices ?? Array(0..<labels.count)
+        self.faultyLayers = try network.deviceLayers(named: faultyLayers)
+        self.threads = max(1, threads)
+        self.chunkSize = max(1, chunkSize)
+        startLayer = self.faultyLayers.first?.index ?? network.layers.count
+        cached = network.run(images, layers: 0..<startLayer, options: ForwardOptions(threads: self.threads))
+    }
+
+    /// Accuracy with no faults (the same cached prefix, clean suffix).
+    public private(set) lazy var cleanAccuracy: Double = {
+        let predictions = run { _ in ForwardOptions(threads: 1) }
+        return FaultyEvaluation.accuracy(predictions, labels)
+    }()
+
+    /// Runs `trials` fault draws (seeds `FaultKeys.trialSeed(seed, trial:)`).
+    /// - Parameter permutations: row permutation per layer name (a plan); absent = identity.
+    public func evaluate(permutations: [String: [Int32]] = [:], seed: UInt64, trials: Int = 1) -> FaultyEvaluation {
+        for (name, perm) in permutations {
+            if let layer = network.deviceLayers.first(where: { $0.name == name }) {
+                precondition(Self.isPermutation(perm, of: layer.shape.m), "permutation of \(name) is not a permutation of its rows")
+            }
+        }
+        var result = FaultyEvaluation(predictions: [], labels: labels)
+        for trial in 0..<max(0, trials) {
+            let injector = try! FaultInjector(network: network, profile: profile, faultyLayers: faultyLayers.map(\.name),
+                                              seed: FaultKeys.trialSeed(seed, trial: trial),
+                                              imageIndices: imageIndices, threads: 1)
+            let predictions = run { _ in injector.options(ForwardOptions(permutations: permutations, threads: 1)) }
+            result.predictions.append(predictions)
+        }
+        return result
+    }
+
+    /// Runs the suffix over every chunk in parallel and gathers predictions in order.
+    private func run(_ options: (Int) -> ForwardOptions) -> [Int] {
+        let n = imageCount
+        let chunks = (n + chunkSize - 1) / chunkSize
+        var predictions = [Int](repeating: -1, count: n)
+        let per = cached.count / max(1, n)
+        let tailShape = Array(cached.shape.dropFirst())
+        predictions.withUnsafeMutableBufferPointer { out in
+            Parallelism.forEach(chunks, threads: threads) { c in
+                let lo = c * chunkSize, hi = min(n, lo + chunkSize)
+                let x = Tensor(shape: [hi - lo] + tailShape, data: Array(cached.data[lo * per..<hi * per]))
+                var o = options(c)
+                o.firstImageIndex = lo
+                let scores = network.run(x, layers: startLayer..<network.layers.count, options: o)
+                for (i, p) in Activations.argmax(scores).enumerated() { out[lo + i] = p }
+            }
+        }
+        return predictions
+    }
+
+    static func isPermutation(_ perm: [Int32], of m: Int) -> Bool {
+        guard perm.count == m else { return false }
+        var seen = [Bool](repeating: false, count: m)
+        for v in perm {
+            guard v >= 0, Int(v) < m, !seen[Int(v)] else { return false }
+            seen[Int(v)] = true
+        }
+        return true
+    }
+}
+
+/// Predictions of several trials on one image set.
+public struct FaultyEvaluation: Sendable {
+    /// predictions[trial][image]; -1 = no class (all scores NaN).
+    public var predictions: [[Int]]
+    public let labels: [Int]
+
+    /// Top-1 accuracy per trial.
+    public var accuracies: [Double] { predictions.map { FaultyEvaluation.accuracy($0, labels) } }
+    public var mean: Double { FaultyEvaluation.mean(accuracies) }
+    /// Sample standard deviation over trials (0 for one trial).
+    public var standardDeviation: Double { FaultyEvaluation.standardDeviation(accuracies) }
+
+    /// correct[trial][image].
+    public var correct: [[Bool]] { predictions.map { zip($0, labels).map { $0 == $1 } } }
+
+    static func accuracy(_ predictions: [Int], _ labels: [Int]) -> Double {
+        labels.isEmpty ? .nan : Double(zip(predictions, labels).filter { $0 == $1 }.count) / Double(labels.count)
+    }
+
+    public static func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
+
+    public static func standardDeviation(_ xs: [Double]) -> Double {
+        guard xs.count > 1 else { return 0 }
+        let m = mean(xs)
+        return (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot()
+    }
+}
