@@ -3,6 +3,13 @@
 /// the failing partial products only (spec §3). The clean GEMM runs at full
 /// speed; the extra cost is one tile-long dot product per fault.
 ///
+/// Each output element receives its corrections in ascending K-tile order, and
+/// P is always the FMA chain over the tile (k ascending, from 0), so the two
+/// ways of finding P give bit-identical results: one dot product per fault
+/// (few faults), or, for a dense layer with many faults, every tile's products
+/// for a group of images by the GEMM itself (one extra GEMM's work, but
+/// sequential memory access instead of a cache miss per fault).
+///
 /// Thread-safe: conv layers call the hook concurrently for disjoint images.
 public final class FaultInjector: @unchecked Sendable {
     /// One applied correction, for tests and diagnostics.
@@ -22,6 +29,18 @@ public final class FaultInjector: @unchecked Sendable {
     struct Layer {
         var map: TileMap
         var key: UInt64
+        /// Expected faults per image.
+        var expectedFaults: Double
+    }
+
+    /// How P is found at the failing slots.
+    public enum Strategy: Sendable {
+        /// Per layer, whichever is cheaper for its expected number of faults.
+        case automatic
+        /// One dot product per fault.
+        case perProduct
+        /// Dense layers: every K tile's products by the GEMM, for groups of images.
+        case perTile
     }
 
     public let profile: FaultProfile
@@ -34,6 +53,7 @@ public final class FaultInjector: @unchecked Sendable {
     public var threads: Int
     /// Called for every correction (tests); must be thread-safe. Slows injection down.
     public var observer: ((Correction) -> Void)?
+    public var strategy: Strategy = .automatic
 
     let sampler: FaultSampler
     let layers: [String: Layer]
@@ -53,7 +73,10 @@ public final class FaultInjector: @unchecked Sendable {
         self.sampler = FaultSampler(profile: profile)
         var layers: [String: Layer] = [:]
         for layer in self.faultyLayers {
-            layers[layer.name] = Layer(map: layer.map(on: profile), key: FaultKeys.layer(layer.name))
+            let map = layer.map(on: profile)
+            var expected = 0.0
+            for s in 0..<map.blocks { expected += Double(map.slots(onBlock: s)) * profile.rates[s].reduce(0, +) }
+            layers[layer.name] = Layer(map: map, key: FaultKeys.layer(layer.name), expectedFaults: expected)
         }
         self.layers = layers
     }
@@ -72,9 +95,35 @@ public final class FaultInjector: @unchecked Sendable {
     public func inject(_ event: GEMMEvent) {
         guard let layer = layers[event.layerName] else { return }
         let n = event.batchSize
+        if usesTiles(layer, event) {
+            let groups = (n + Self.tileGroup - 1) / Self.tileGroup
+            Parallelism.forEach(groups, threads: min(threads, groups)) { g in
+                self.injectByTiles(event, layer: layer, images: (g * Self.tileGroup)..<min(n, (g + 1) * Self.tileGroup))
+            }
+            return
+        }
         let workers = n >= 2 * threads ? threads : 1
         Parallelism.forRanges(n, threads: workers) { images in
-            for i in images { self.inject(event, layer: layer, batchIndex: i) }
+            var events: [FaultEvent] = []
+            for i in images { self.inject(event, layer: layer, batchIndex: i, events: &events) }
+        }
+    }
+
+    /// Images per group of the per-tile strategy.
+    static let tileGroup = 32
+
+    /// Whether P comes from per-tile GEMMs: dense layers whose faults per image
+    /// would cost more as scattered dot products than one more GEMM.
+    func usesTiles(_ layer: Layer, _ event: GEMMEvent) -> Bool {
+        // The GEMM sums a reduction of at most 256 as one FMA chain, exactly like `partialProduct`.
+        guard event.shape.columnsPerImage == 1, event.batchSize > 0, layer.map.tileK <= 256,
+              event.batchSize == 1 || event.input(1) == event.input(0) + event.bColStride else { return false }
+        switch strategy {
+        case .perProduct: return false
+        case .perTile: return true
+        case .automatic:
+            // A scattered dot product costs about as much as 3,000 MACs of a GEMM (cache and TLB misses).
+            return layer.expectedFaults * 3000 > Double(event.shape.m * event.shape.k)
         }
     }
 
@@ -85,15 +134,18 @@ public final class FaultInjector: @unchecked Sendable {
         return imageIndices.map { $0[position] } ?? position
     }
 
-    private func inject(_ event: GEMMEvent, layer: Layer, batchIndex i: Int) {
+    private func inject(_ event: GEMMEvent, layer: Layer, batchIndex i: Int, events: inout [FaultEvent]) {
         let image = datasetIndex(event, i)
         let k = event.shape.k, map = layer.map
         let a = event.weights, b = event.input(i), c = event.output(i)
         let bRow = event.bRowStride, bCol = event.bColStride, cRow = event.cRowStride, cCol = event.cColStride
         let perm = event.permutation
         let kind = profile.kind, bits = profile.exponentBits
-        let observer = self.observer
-        sampler.forEachFault(seed: seed, layer: layer.key, image: image, map: map) { e in
+        events.removeAll(keepingCapacity: true)
+        sampler.forEachFault(seed: seed, layer: layer.key, image: image, map: map) { events.append($0) }
+        // Ascending K tile per element (one event per element and tile), as the per-tile path applies them.
+        events.sort { $0.kTile < $1.kTile }
+        for e in events {
             let row = perm.map { Int($0[e.position]) } ?? e.position
             let range = map.kRange(kTile: e.kTile)
             let p = FaultInjector.partialProduct(a + row * k, b + e.column * bCol, bRowStride: bRow, range: range)
@@ -104,16 +156,59 @@ public final class FaultInjector: @unchecked Sendable {
         }
     }
 
-    /// P = Σ_{k in range} a[k]·b[k·stride], k ascending, one rounding per
-    /// multiply and per add (the arithmetic of a partial product, docs/fault-profile.md).
+    /// One failing product of a group of images, bucketed by K tile.
+    private struct TileFault {
+        var image: Int32
+        var position: Int32
+        var event: FaultEvent
+    }
+
+    /// The per-tile strategy for `images` of a dense layer's batch: for each K tile
+    /// with faults, P for every row and image of the group by one GEMM.
+    private func injectByTiles(_ event: GEMMEvent, layer: Layer, images: Range<Int>) {
+        let map = layer.map, m = event.shape.m, k = event.shape.k, count = images.count
+        var buckets = [[TileFault]](repeating: [], count: map.kTiles)
+        for i in images {
+            let image = datasetIndex(event, i)
+            sampler.forEachFault(seed: seed, layer: layer.key, image: image, map: map) { e in
+                buckets[e.kTile].append(TileFault(image: Int32(i), position: Int32(e.position), event: e))
+            }
+        }
+        let kind = profile.kind, bits = profile.exponentBits, perm = event.permutation
+        let cRow = event.cRowStride
+        let products = UnsafeMutablePointer<Float>.allocate(capacity: m * count)
+        defer { products.deallocate() }
+        let first = event.input(images.lowerBound)
+        for (tile, faults) in buckets.enumerated() where !faults.isEmpty {
+            let range = map.kRange(kTile: tile)
+            // products[row, j] = P(row, tile) of image images.lowerBound + j (rows unshuffled).
+            PermutedGEMM.multiply(m: m, n: count, k: range.count, a: event.weights + range.lowerBound, lda: k,
+                                  b: StridedMatrix(first + range.lowerBound * event.bRowStride,
+                                                   rowStride: event.bRowStride, colStride: event.bColStride),
+                                  c: StridedMatrix(products, rowStride: count, colStride: 1), threads: 1)
+            for f in faults {
+                let row = perm.map { Int($0[Int(f.position)]) } ?? Int(f.position)
+                let i = Int(f.image)
+                let p = products[row * count + (i - images.lowerBound)]
+                let corrupted = kind.corrupt(p, draw: f.event.draw, exponentBits: bits)
+                event.output(i)[row * cRow] += corrupted - p
+                observer?(Correction(layer: event.layerName, image: datasetIndex(event, i), row: row, column: 0,
+                                     event: f.event, clean: p.bitPattern, corrupted: corrupted.bitPattern))
+            }
+        }
+    }
+
+    /// P = Σ_{k in range} a[k]·b[k·stride] as an FMA chain, k ascending, from 0:
+    /// the arithmetic of a partial product (docs/fault-profile.md), and exactly
+    /// what the GEMM computes for a reduction of at most 256.
     @inline(__always)
     static func partialProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, bRowStride: Int,
                                range: Range<Int>) -> Float {
         var sum: Float = 0
         if bRowStride == 1 {
-            for k in range { sum = sum + a[k] * b[k] }
+            for k in range { sum.addProduct(a[k], b[k]) }
         } else {
-            for k in range { sum = sum + a[k] * b[k * bRowStride] }
+            for k in range { sum.addProduct(a[k], b[k * bRowStride]) }
         }
         return sum
     }
