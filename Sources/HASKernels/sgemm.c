@@ -30,6 +30,14 @@
 #endif
 enum { MR = 6, NR = 16, KC = 256, MC = HAS_MC, NC = HAS_NC };
 
+// How a kernel writes its tile: overwrite, add to C (K blocks after the first),
+// or overwrite with streaming stores.
+enum { STORE_SET = 0, STORE_ADD = 1, STORE_STREAM = 2 };
+
+#ifndef HAS_STREAM_MIN_BYTES
+#define HAS_STREAM_MIN_BYTES (4 << 20)
+#endif
+
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // The readable definition of every kernel's arithmetic: per element, FMA
@@ -126,7 +134,7 @@ static void kernel_generic(int64_t kc, const float *ap, const float *bp, int64_t
             for (int j = 0; j < NR; j++) t[i * NR + j] = fmaf(av, bp[kk * b_step + j], t[i * NR + j]);
         }
     }
-    store_tile(t, mr, nr, i0, perm, c, c_rs, c_cs, accumulate);
+    store_tile(t, mr, nr, i0, perm, c, c_rs, c_cs, accumulate == STORE_ADD);
 }
 
 #ifdef HAS_X86
@@ -142,7 +150,7 @@ static inline void kernel_avx2_rows(const int rows, int64_t kc, const float *ap,
         dst[i] = c + (perm ? (int64_t)perm[i0 + i] : i0 + i) * c_rs;
         // The tile of C is touched only after the k loop: fetch it meanwhile
         // (a C row is a cache miss per KC block on large M×N).
-        if (c_cs == 1) {
+        if (c_cs == 1 && accumulate != STORE_STREAM) {
             _mm_prefetch((const char *)dst[i], _MM_HINT_T0);
             _mm_prefetch((const char *)(dst[i] + NR - 1), _MM_HINT_T0);
         }
@@ -161,9 +169,18 @@ static inline void kernel_avx2_rows(const int rows, int64_t kc, const float *ap,
         bp += b_step;
     }
     if (nr == NR && c_cs == 1) {
+        // Streaming stores for a C far larger than the caches that is written
+        // once (a single K block): no read-for-ownership of lines we overwrite.
+        if (accumulate == STORE_STREAM && ((uintptr_t)c & 31) == 0 && (c_rs & 7) == 0) {
+            for (int i = 0; i < rows; i++) {
+                _mm256_stream_ps(dst[i], acc[i][0]);
+                _mm256_stream_ps(dst[i] + 8, acc[i][1]);
+            }
+            return;
+        }
         for (int i = 0; i < rows; i++) {
             __m256 v0 = acc[i][0], v1 = acc[i][1];
-            if (accumulate) {
+            if (accumulate == STORE_ADD) {
                 v0 = _mm256_add_ps(_mm256_loadu_ps(dst[i]), v0);
                 v1 = _mm256_add_ps(_mm256_loadu_ps(dst[i] + 8), v1);
             }
@@ -176,7 +193,7 @@ static inline void kernel_avx2_rows(const int rows, int64_t kc, const float *ap,
             _mm256_storeu_ps(t + i * NR, acc[i][0]);
             _mm256_storeu_ps(t + i * NR + 8, acc[i][1]);
         }
-        store_tile(t, rows, nr, i0, perm, c, c_rs, c_cs, accumulate);
+        store_tile(t, rows, nr, i0, perm, c, c_rs, c_cs, accumulate == STORE_ADD);
     }
 }
 
@@ -407,6 +424,11 @@ static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t
     // Short reductions over a row-major B (convolutions: K = C·kh·kw) read B
     // in place: packing would cost as much memory traffic as the product.
     int direct_b = b_cs == 1 && k <= HAS_DIRECT_B_MAX_K;
+    int first_store = STORE_SET;
+#ifdef HAS_X86
+    if (kernel == kernel_avx2 && k <= KC && c_cs == 1 && (m1 - m0) * (n1 - n0) * (int64_t)sizeof(float) >= HAS_STREAM_MIN_BYTES)
+        first_store = STORE_STREAM;
+#endif
     for (int64_t jc = n0; jc < n1; jc += NC) {
         int64_t nc = min64(NC, n1 - jc);
         for (int64_t pc = 0; pc < k; pc += KC) {
@@ -435,12 +457,15 @@ static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         int mr = (int)min64(MR, mc - ir);
                         kernel(kc, ablock + ir * kc, bpanel, b_step, mr, nr, ic + ir, perm,
-                               c + (jc + jr) * c_cs, c_rs, c_cs, pc > 0);
+                               c + (jc + jr) * c_cs, c_rs, c_cs, pc > 0 ? STORE_ADD : first_store);
                     }
                 }
             }
         }
     }
+#ifdef HAS_X86
+    if (first_store == STORE_STREAM) _mm_sfence();
+#endif
 }
 
 void has_sgemm_range(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
