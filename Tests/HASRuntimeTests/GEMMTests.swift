@@ -89,7 +89,7 @@ final class GEMMTests: XCTestCase {
     /// count and odd shapes; with a permutation the packed copy is ignored.
     func testPrePackedWeightsAreBitIdenticalToReference() {
         var rng = SplitMix64(seed: 4)
-        for c in Self.cases + [Case(m: 70, k: 600, n: 300), Case(m: 200, k: 40, n: 70)] {
+        for c in Self.cases + [Case(m: 70, k: 600, n: 300), Case(m: 200, k: 40, n: 70), Case(m: 100, k: 513, n: 2)] {
             let a = (0..<(c.m * c.k)).map { _ in rng.nextSignedUnit() }
             let b = (0..<(c.k * c.n)).map { _ in rng.nextSignedUnit() }
             let packed = PackedWeights(m: c.m, k: c.k, weights: a)
