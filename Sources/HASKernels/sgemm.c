@@ -30,6 +30,14 @@
 #endif
 enum { MR = 6, NR = 16, KC = 256, MC = HAS_MC, NC = HAS_NC };
 
+// How a kernel writes its tile: overwrite, add to C (K blocks after the first),
+// or overwrite with streaming stores.
+enum { STORE_SET = 0, STORE_ADD = 1, STORE_STREAM = 2 };
+
+#ifndef HAS_STREAM_MIN_BYTES
+#define HAS_STREAM_MIN_BYTES (4 << 20)
+#endif
+
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
 // The readable definition of every kernel's arithmetic: per element, FMA
@@ -126,7 +134,7 @@ static void kernel_generic(int64_t kc, const float *ap, const float *bp, int64_t
             for (int j = 0; j < NR; j++) t[i * NR + j] = fmaf(av, bp[kk * b_step + j], t[i * NR + j]);
         }
     }
-    store_tile(t, mr, nr, i0, perm, c, c_rs, c_cs, accumulate);
+    store_tile(t, mr, nr, i0, perm, c, c_rs, c_cs, accumulate == STORE_ADD);
 }
 
 #ifdef HAS_X86
@@ -142,7 +150,7 @@ static inline void kernel_avx2_rows(const int rows, int64_t kc, const float *ap,
         dst[i] = c + (perm ? (int64_t)perm[i0 + i] : i0 + i) * c_rs;
         // The tile of C is touched only after the k loop: fetch it meanwhile
         // (a C row is a cache miss per KC block on large M×N).
-        if (c_cs == 1) {
+        if (c_cs == 1 && accumulate != STORE_STREAM) {
             _mm_prefetch((const char *)dst[i], _MM_HINT_T0);
             _mm_prefetch((const char *)(dst[i] + NR - 1), _MM_HINT_T0);
         }
@@ -161,9 +169,18 @@ static inline void kernel_avx2_rows(const int rows, int64_t kc, const float *ap,
         bp += b_step;
     }
     if (nr == NR && c_cs == 1) {
+        // Streaming stores for a C far larger than the caches that is written
+        // once (a single K block): no read-for-ownership of lines we overwrite.
+        if (accumulate == STORE_STREAM && ((uintptr_t)c & 31) == 0 && (c_rs & 7) == 0) {
+            for (int i = 0; i < rows; i++) {
+                _mm256_stream_ps(dst[i], acc[i][0]);
+                _mm256_stream_ps(dst[i] + 8, acc[i][1]);
+            }
+            return;
+        }
         for (int i = 0; i < rows; i++) {
             __m256 v0 = acc[i][0], v1 = acc[i][1];
-            if (accumulate) {
+            if (accumulate == STORE_ADD) {
                 v0 = _mm256_add_ps(_mm256_loadu_ps(dst[i]), v0);
                 v1 = _mm256_add_ps(_mm256_loadu_ps(dst[i] + 8), v1);
             }
@@ -176,7 +193,7 @@ static inline void kernel_avx2_rows(const int rows, int64_t kc, const float *ap,
             _mm256_storeu_ps(t + i * NR, acc[i][0]);
             _mm256_storeu_ps(t + i * NR + 8, acc[i][1]);
         }
-        store_tile(t, rows, nr, i0, perm, c, c_rs, c_cs, accumulate);
+        store_tile(t, rows, nr, i0, perm, c, c_rs, c_cs, accumulate == STORE_ADD);
     }
 }
 
@@ -255,6 +272,49 @@ static void gemv_avx2(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
     // Fewer than 8 rows left: the scalar reference does the same arithmetic.
     reference_rows(r, m1, n0, n1, k, a, lda, b, b_rs, b_cs, c, c_rs, c_cs, perm);
 }
+// Matrix-vector product on pre-packed A: a panel's 6 rows sit side by side for
+// each k, so one (overlapping) 8-float load feeds 6 lanes with no transposes;
+// 8 panels run at once to hide the FMA latency. Lanes 0–5 run exactly the
+// micro-kernel's FMA chain, so results stay bit-identical.
+__attribute__((target("avx2,fma")))
+static void gemv_packed_avx2(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
+                             const float *a_packed, int64_t mpad, const float *b, int64_t b_rs, int64_t b_cs,
+                             float *c, int64_t c_rs, int64_t c_cs) {
+    enum { G = 8 };
+    for (int64_t j = n0; j < n1; j++) {
+        const float *bj = b + j * b_cs;
+        for (int64_t r = m0; r < m1; r += G * MR) {
+            int panels = (int)min64(G, (m1 - r + MR - 1) / MR);
+            __m256 total[G], acc[G];
+            for (int g = 0; g < G; g++) total[g] = _mm256_setzero_ps();
+            for (int64_t p0 = 0; p0 < k; p0 += KC) {
+                int64_t kc = min64(KC, k - p0);
+                const float *ablock = a_packed + p0 * mpad + r * kc;
+                for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
+                if (panels == G) {
+                    for (int64_t kk = 0; kk < kc; kk++) {
+                        __m256 bk = _mm256_broadcast_ss(bj + (p0 + kk) * b_rs);
+                        for (int g = 0; g < G; g++)
+                            acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(ablock + g * MR * kc + kk * MR), bk, acc[g]);
+                    }
+                } else {
+                    for (int64_t kk = 0; kk < kc; kk++) {
+                        __m256 bk = _mm256_broadcast_ss(bj + (p0 + kk) * b_rs);
+                        for (int g = 0; g < panels; g++)
+                            acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(ablock + g * MR * kc + kk * MR), bk, acc[g]);
+                    }
+                }
+                for (int g = 0; g < G; g++) total[g] = p0 == 0 ? acc[g] : _mm256_add_ps(total[g], acc[g]);
+            }
+            for (int g = 0; g < panels; g++) {
+                float out[8];
+                _mm256_storeu_ps(out, total[g]);
+                for (int i = 0; i < MR && r + g * MR + i < m1; i++) c[(r + g * MR + i) * c_rs + j * c_cs] = out[i];
+            }
+        }
+    }
+}
+
 // Packing with in-register 8×8 transposes: the scalar packers' strided
 // single-float stores were a quarter of inference time.
 __attribute__((target("avx2,fma")))
@@ -389,14 +449,15 @@ static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t
         return;
     }
     kernel_fn kernel = active_kernel();
+    if (perm || m0 % MR != 0) a_packed = NULL;
+    int64_t mpad = ((m_total + MR - 1) / MR) * MR;
 #ifdef HAS_X86
     if (n1 - n0 <= 4 && kernel == kernel_avx2) {
-        gemv_avx2(m0, m1, n0, n1, k, a, lda, b, b_rs, b_cs, c, c_rs, c_cs, perm);
+        if (a_packed) gemv_packed_avx2(m0, m1, n0, n1, k, a_packed, mpad, b, b_rs, b_cs, c, c_rs, c_cs);
+        else gemv_avx2(m0, m1, n0, n1, k, a, lda, b, b_rs, b_cs, c, c_rs, c_cs, perm);
         return;
     }
 #endif
-    if (perm || m0 % MR != 0) a_packed = NULL;
-    int64_t mpad = ((m_total + MR - 1) / MR) * MR;
 
     int64_t mspan = min64(MC, ((m1 - m0 + MR - 1) / MR) * MR);
     int64_t nspan = min64(NC, ((n1 - n0 + NR - 1) / NR) * NR);
@@ -407,6 +468,11 @@ static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t
     // Short reductions over a row-major B (convolutions: K = C·kh·kw) read B
     // in place: packing would cost as much memory traffic as the product.
     int direct_b = b_cs == 1 && k <= HAS_DIRECT_B_MAX_K;
+    int first_store = STORE_SET;
+#ifdef HAS_X86
+    if (kernel == kernel_avx2 && k <= KC && c_cs == 1 && (m1 - m0) * (n1 - n0) * (int64_t)sizeof(float) >= HAS_STREAM_MIN_BYTES)
+        first_store = STORE_STREAM;
+#endif
     for (int64_t jc = n0; jc < n1; jc += NC) {
         int64_t nc = min64(NC, n1 - jc);
         for (int64_t pc = 0; pc < k; pc += KC) {
@@ -435,12 +501,15 @@ static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         int mr = (int)min64(MR, mc - ir);
                         kernel(kc, ablock + ir * kc, bpanel, b_step, mr, nr, ic + ir, perm,
-                               c + (jc + jr) * c_cs, c_rs, c_cs, pc > 0);
+                               c + (jc + jr) * c_cs, c_rs, c_cs, pc > 0 ? STORE_ADD : first_store);
                     }
                 }
             }
         }
     }
+#ifdef HAS_X86
+    if (first_store == STORE_STREAM) _mm_sfence();
+#endif
 }
 
 void has_sgemm_range(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,

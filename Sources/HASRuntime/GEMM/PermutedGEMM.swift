@@ -71,8 +71,11 @@ public enum PermutedGEMM {
         let workers = flops < 2e6 ? 1 : threads
         // Each worker packs all of the operand it does not split, so split the
         // side whose partner is smaller. Ranges never change any element's arithmetic.
-        let splitRows = m >= workers * panelRows * 4 && (n < m || n < workers * panelColumns * 2)
         let prepacked = perm == nil ? packed?.storage : nil
+        // With A pre-packed, splitting columns costs only re-reading packed A
+        // (no packing), while splitting rows would make every worker pack all of B.
+        let splitRows = m >= workers * panelRows * 4 && (n < m || n < workers * panelColumns * 2)
+            && !(prepacked != nil && n >= workers * panelColumns * 4)
         func range(_ rows: Range<Int>, _ cols: Range<Int>) {
             if let prepacked {
                 has_sgemm_range_packed(Int64(rows.lowerBound), Int64(rows.upperBound),

@@ -73,6 +73,10 @@ public struct Conv2D: Sendable {
                                                        bRowStride: p, bColStride: 1, cRowStride: p, cColStride: 1,
                                                        input: { _ in UnsafePointer(cols) }, output: { _ in y }))
                                     }
+                                    if relu, let pool {
+                                        pool.poolBiasReLU(image: UnsafePointer(y), into: ob + i * outSize, bias: bp.baseAddress!)
+                                        continue
+                                    }
                                     for c in 0..<o {
                                         let plane = y + c * p, b = bp[c]
                                         if relu {
