@@ -122,6 +122,9 @@ public struct Provenance: Codable, Equatable, Sendable {
     public var testImages: Int?
     /// The command that made the bundle.
     public var commandLine: String?
+    /// Function-preserving rescalings applied after training, in order, e.g.
+    /// "c0 x4, h0 /4" (see docs/training.md); nil if none.
+    public var rescaling: [String]?
 
     public init(dataset: String? = nil, datasetFiles: [String: String]? = nil, seed: UInt64? = nil,
                 epochs: Int? = nil, optimizer: String? = nil, learningRate: Double? = nil,
@@ -129,7 +132,7 @@ public struct Provenance: Codable, Equatable, Sendable {
                 notes: String? = nil, batchSize: Int? = nil, learningRateSchedule: String? = nil,
                 augmentation: String? = nil, trainingImages: Int? = nil, validationImages: Int? = nil,
                 validationAccuracy: Double? = nil, bestEpoch: Int? = nil, testImages: Int? = nil,
-                commandLine: String? = nil) {
+                commandLine: String? = nil, rescaling: [String]? = nil) {
         self.dataset = dataset
         self.datasetFiles = datasetFiles
         self.seed = seed
@@ -149,6 +152,7 @@ public struct Provenance: Codable, Equatable, Sendable {
         self.bestEpoch = bestEpoch
         self.testImages = testImages
         self.commandLine = commandLine
+        self.rescaling = rescaling
     }
 
     enum CodingKeys: String, CodingKey {
@@ -158,7 +162,7 @@ public struct Provenance: Codable, Equatable, Sendable {
         case batchSize = "batch_size", learningRateSchedule = "learning_rate_schedule", augmentation
         case trainingImages = "training_images", validationImages = "validation_images"
         case validationAccuracy = "validation_accuracy", bestEpoch = "best_epoch", testImages = "test_images"
-        case commandLine = "command_line"
+        case commandLine = "command_line", rescaling
     }
 }
 
