@@ -108,8 +108,9 @@ public final class FaultInjector: @unchecked Sendable {
         }
     }
 
-    /// Images per group of the per-tile strategy (h0 of mnist32: 0.8 MB of products per image).
-    static let tileGroup = 8
+    /// Images per group of the per-tile strategy (h0 of mnist32: 0.8 MB of products per image);
+    /// the GEMM packs each tile's weights once per group.
+    static let tileGroup = 32
 
     /// Whether P comes from per-tile GEMMs: dense layers whose faults per image
     /// would cost more as scattered dot products than one more GEMM.
