@@ -97,8 +97,15 @@ public final class FaultInjector: @unchecked Sendable {
         let n = event.batchSize
         if usesTiles(layer, event) {
             let groups = (n + Self.tileGroup - 1) / Self.tileGroup
-            Parallelism.forEach(groups, threads: min(threads, groups)) { g in
-                self.injectByTiles(event, layer: layer, images: (g * Self.tileGroup)..<min(n, (g + 1) * Self.tileGroup))
+            let capacity = event.shape.m * layer.map.kTiles * min(n, Self.tileGroup)
+            Parallelism.forRanges(groups, threads: min(threads, groups)) { range in
+                // One scratch buffer per worker, reused by its groups (fresh pages cost page faults).
+                let products = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+                defer { products.deallocate() }
+                for g in range {
+                    self.injectByTiles(event, layer: layer, images: (g * Self.tileGroup)..<min(n, (g + 1) * Self.tileGroup),
+                                       products: products)
+                }
             }
             return
         }
@@ -110,7 +117,7 @@ public final class FaultInjector: @unchecked Sendable {
 
     /// Images per group of the per-tile strategy (h0 of mnist32: 0.8 MB of products per image);
     /// the GEMM packs each tile's weights once per group.
-    static let tileGroup = 32
+    static let tileGroup = 16
 
     /// Whether P comes from per-tile GEMMs: dense layers whose faults per image
     /// would cost more as scattered dot products than one more GEMM.
@@ -155,12 +162,10 @@ public final class FaultInjector: @unchecked Sendable {
     /// The per-tile strategy for `images` of a dense layer's batch: P of every
     /// row, K tile and image of the group by one GEMM per tile (laid out image by
     /// image, so that one image's lookups stay in cache), then the faults in order.
-    private func injectByTiles(_ event: GEMMEvent, layer: Layer, images: Range<Int>) {
+    private func injectByTiles(_ event: GEMMEvent, layer: Layer, images: Range<Int>, products: UnsafeMutablePointer<Float>) {
         let map = layer.map, m = event.shape.m, k = event.shape.k, count = images.count, tiles = map.kTiles
         let kind = profile.kind, bits = profile.exponentBits, perm = event.permutation
         let cRow = event.cRowStride
-        let products = UnsafeMutablePointer<Float>.allocate(capacity: m * tiles * count)
-        defer { products.deallocate() }
         let first = event.input(images.lowerBound)
         for tile in 0..<tiles {
             let range = map.kRange(kTile: tile)
