@@ -89,17 +89,19 @@ public struct FaultSampler: Sendable {
     }
 
     /// Calls `body` for every failing partial product of image `image` (index in
-    /// the data set) in a layer, PE by PE ((s, t) ascending), slots ascending.
+    /// the data set) in a layer, PE by PE (thread t ascending, then block s), slots ascending.
     /// Idle slots (position ≥ M) never fail.
     /// - Complexity: O(PEs + faults).
     @inline(__always)
     public func forEachFault(seed: UInt64, layer: UInt64, image: Int, map: TileMap, _ body: (FaultEvent) -> Void) {
         precondition(map.blocks == blocks && map.threads == threads, "tile map and profile geometries differ")
         if map.columns == 0 { return }
-        for s in 0..<blocks {
-            let slots = map.slots(onBlock: s)
-            if slots == 0 { continue }
-            for t in 0..<threads {
+        // Thread-major: one thread's positions (rows t, t+T, …) stay together, which keeps
+        // per-tile lookups in cache; an element still sees its faults in block order.
+        for t in 0..<threads {
+            for s in 0..<blocks {
+                let slots = map.slots(onBlock: s)
+                if slots == 0 { continue }
                 let pe = s * threads + t
                 let mode = modes[pe]
                 if case .never = mode { continue }

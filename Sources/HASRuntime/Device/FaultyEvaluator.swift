@@ -258,7 +258,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
                                         }
                                         for j in changed {
                                             let delta = faulty[j] - clean[j], column = tp.baseAddress! + j * m
-                                            for row in 0..<m { yi[row].addProduct(column[row], delta) }
+                                            for row in 0..<m { yi[row] += column[row] * delta }
                                         }
                                     }
                                 }
