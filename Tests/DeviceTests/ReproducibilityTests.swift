@@ -44,7 +44,8 @@ final class ReproducibilityTests: XCTestCase {
             var accuracies: [[Double]] = []
             for threads in [1, 2] {
                 let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels, imageIndices: indices,
-                                                    profile: profile, faultyLayers: layers, threads: threads, chunkSize: 32)
+                                                    profile: profile, faultyLayers: layers, threads: threads, chunkSize: 32,
+                                                    incremental: false)
                 XCTAssertEqual(evaluator.cleanAccuracy, 1)
                 let result = evaluator.evaluate(seed: 40, trials: 2)
                 accuracies.append(result.accuracies)
@@ -58,6 +59,27 @@ final class ReproducibilityTests: XCTestCase {
             }
             XCTAssertEqual(accuracies[0], accuracies[1])
             XCTAssertNotEqual(accuracies[0][0], accuracies[0][1], "trials draw different faults")
+        }
+    }
+
+    /// Incremental evaluation (deltas through the first clean dense layer) predicts what full passes predict.
+    func testIncrementalEvaluationAgreesWithFullPasses() throws {
+        let network = try TestNetworks.mnist32()
+        let images = TestNetworks.images(200, for: network)
+        let labels = network.predict(images)
+        for (kind, rate) in [(ErrorKind.flip1, 5e-3), (.bitflip, 2e-2), (.tf32, 0.5)] {
+            let profile = try FaultProfile.synthetic(kind: kind, frMax: rate, seed: 8)
+            let exact = try FaultyEvaluator(network: network, images: images, labels: labels, profile: profile,
+                                            faultyLayers: ["c0"], incremental: false)
+            let fast = try FaultyEvaluator(network: network, images: images, labels: labels, profile: profile,
+                                           faultyLayers: ["c0"], threads: 1, chunkSize: 50)
+            let a = exact.evaluate(seed: 3, trials: 2), b = fast.evaluate(seed: 3, trials: 2)
+            for trial in 0..<2 {
+                let agree = zip(a.predictions[trial], b.predictions[trial]).filter { $0 == $1 }.count
+                XCTAssertGreaterThanOrEqual(agree, 199, "\(kind)")
+            }
+            XCTAssertEqual(fast.cleanAccuracy, 1)
+            if kind == .bitflip { XCTAssertLessThan(a.mean, 1, "the faults must cost something") }
         }
     }
 }

@@ -97,8 +97,15 @@ public final class FaultInjector: @unchecked Sendable {
         let n = event.batchSize
         if usesTiles(layer, event) {
             let groups = (n + Self.tileGroup - 1) / Self.tileGroup
-            Parallelism.forEach(groups, threads: min(threads, groups)) { g in
-                self.injectByTiles(event, layer: layer, images: (g * Self.tileGroup)..<min(n, (g + 1) * Self.tileGroup))
+            let capacity = event.shape.m * layer.map.kTiles * min(n, Self.tileGroup)
+            Parallelism.forRanges(groups, threads: min(threads, groups)) { range in
+                // One scratch buffer per worker, reused by its groups (fresh pages cost page faults).
+                let products = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+                defer { products.deallocate() }
+                for g in range {
+                    self.injectByTiles(event, layer: layer, images: (g * Self.tileGroup)..<min(n, (g + 1) * Self.tileGroup),
+                                       products: products)
+                }
             }
             return
         }
@@ -108,8 +115,9 @@ public final class FaultInjector: @unchecked Sendable {
         }
     }
 
-    /// Images per group of the per-tile strategy (h0 of mnist32: 0.8 MB of products per image).
-    static let tileGroup = 8
+    /// Images per group of the per-tile strategy (h0 of mnist32: 0.8 MB of products per image);
+    /// the GEMM packs each tile's weights once per group.
+    static let tileGroup = 16
 
     /// Whether P comes from per-tile GEMMs: dense layers whose faults per image
     /// would cost more as scattered dot products than one more GEMM.
@@ -153,28 +161,27 @@ public final class FaultInjector: @unchecked Sendable {
 
     /// The per-tile strategy for `images` of a dense layer's batch: P of every
     /// row, K tile and image of the group by one GEMM per tile (laid out image by
-    /// image, so that one image's lookups stay in cache), then the faults in order.
-    private func injectByTiles(_ event: GEMMEvent, layer: Layer, images: Range<Int>) {
+    /// image and row by row, so that the sampler's thread-major lookups stay in
+    /// cache), then the faults in order.
+    private func injectByTiles(_ event: GEMMEvent, layer: Layer, images: Range<Int>, products: UnsafeMutablePointer<Float>) {
         let map = layer.map, m = event.shape.m, k = event.shape.k, count = images.count, tiles = map.kTiles
         let kind = profile.kind, bits = profile.exponentBits, perm = event.permutation
-        let cRow = event.cRowStride
-        let products = UnsafeMutablePointer<Float>.allocate(capacity: m * tiles * count)
-        defer { products.deallocate() }
+        let cRow = event.cRowStride, observer = self.observer
         let first = event.input(images.lowerBound)
         for tile in 0..<tiles {
             let range = map.kRange(kTile: tile)
-            // products[(j·tiles + tile)·M + row] = P(row, tile) of image images.lowerBound + j (rows unshuffled).
+            // products[(j·M + row)·tiles + tile] = P(row, tile) of image images.lowerBound + j (rows unshuffled).
             PermutedGEMM.multiply(m: m, n: count, k: range.count, a: event.weights + range.lowerBound, lda: k,
                                   b: StridedMatrix(first + range.lowerBound * event.bRowStride,
                                                    rowStride: event.bRowStride, colStride: event.bColStride),
-                                  c: StridedMatrix(products + tile * m, rowStride: 1, colStride: tiles * m), threads: 1)
+                                  c: StridedMatrix(products + tile, rowStride: tiles, colStride: tiles * m), threads: 1)
         }
         for i in images {
             let image = datasetIndex(event, i), c = event.output(i)
             let own = products + (i - images.lowerBound) * tiles * m
             sampler.forEachFault(seed: seed, layer: layer.key, image: image, map: map) { e in
                 let row = perm.map { Int($0[e.position]) } ?? e.position
-                let p = own[e.kTile * m + row]
+                let p = own[row * tiles + e.kTile]
                 let corrupted = kind.corrupt(p, draw: e.draw, exponentBits: bits)
                 c[row * cRow] += corrupted - p
                 observer?(Correction(layer: event.layerName, image: image, row: row, column: 0, event: e,

@@ -66,7 +66,7 @@ public struct FaultSampler: Sendable {
         case always
         /// 1 / log(1 − p) (negative).
         case geometric(Double)
-        /// Fail when the next 64 random bits are below ⌊p·2⁶⁴⌋.
+        /// Fail when the next 32 random bits are below ⌊p·2³²⌋ (stored as ⌊p·2⁶⁴⌋).
         case bernoulli(UInt64)
     }
 
@@ -89,17 +89,19 @@ public struct FaultSampler: Sendable {
     }
 
     /// Calls `body` for every failing partial product of image `image` (index in
-    /// the data set) in a layer, PE by PE ((s, t) ascending), slots ascending.
+    /// the data set) in a layer, PE by PE (thread t ascending, then block s), slots ascending.
     /// Idle slots (position ≥ M) never fail.
     /// - Complexity: O(PEs + faults).
     @inline(__always)
     public func forEachFault(seed: UInt64, layer: UInt64, image: Int, map: TileMap, _ body: (FaultEvent) -> Void) {
         precondition(map.blocks == blocks && map.threads == threads, "tile map and profile geometries differ")
         if map.columns == 0 { return }
-        for s in 0..<blocks {
-            let slots = map.slots(onBlock: s)
-            if slots == 0 { continue }
-            for t in 0..<threads {
+        // Thread-major: one thread's positions (rows t, t+T, …) stay together, which keeps
+        // per-tile lookups in cache; an element still sees its faults in block order.
+        for t in 0..<threads {
+            for s in 0..<blocks {
+                let slots = map.slots(onBlock: s)
+                if slots == 0 { continue }
                 let pe = s * threads + t
                 let mode = modes[pe]
                 if case .never = mode { continue }
@@ -114,10 +116,30 @@ public struct FaultSampler: Sendable {
                 }
                 switch mode {
                 case .never: break
-                case .always:
-                    for j in 0..<slots { emit(j) }
-                case .bernoulli(let threshold):
-                    for j in 0..<slots where rng.next() < threshold { emit(j) }
+                case .always, .bernoulli:
+                    // Slot by slot, tile by tile (idle tiles skipped): 32 random bits decide a slot.
+                    var threshold: UInt64 = 1 << 32
+                    if case .bernoulli(let t64) = mode { threshold = t64 >> 32 }
+                    var bitsLeft = 0, word: UInt64 = 0
+                    var l = s / map.kTiles, m = s - (s / map.kTiles) * map.kTiles
+                    for tile in 0..<(slots / map.columns) {
+                        if tile > 0 {
+                            m += blocks
+                            while m >= map.kTiles { m -= map.kTiles; l += 1 }
+                        }
+                        let r = l * threads + t
+                        if r >= map.rows { continue }
+                        for n in 0..<map.columns {
+                            if bitsLeft == 0 { word = rng.next(); bitsLeft = 2 }
+                            let u = word & 0xFFFF_FFFF
+                            word >>= 32
+                            bitsLeft -= 1
+                            if u < threshold {
+                                body(FaultEvent(position: r, kTile: m, column: n, block: s, thread: t,
+                                                slot: tile * map.columns + n, draw: rng.next()))
+                            }
+                        }
+                    }
                 case .geometric(let inverseLog):
                     var j = -1
                     let limit = Double(slots)

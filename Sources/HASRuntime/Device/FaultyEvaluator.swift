@@ -9,6 +9,15 @@
 /// single-threaded). Results are deterministic and bit-identical to a full
 /// faulty forward pass (`has-run --device`) with the same seed, whatever the
 /// thread count.
+///
+/// `incremental` (default on) goes further when the faults end before a clean
+/// dense layer D (e.g. c0 faulty, h0 clean): D's clean input and output are
+/// cached too, and for each image only D's inputs that the faults changed are
+/// propagated (y = y_clean + Σ_j W[:, j]·Δx_j). Images with no change get
+/// exactly the clean result; images with many changes get a full GEMM. The
+/// others can differ from a full pass by float rounding in D only, so
+/// predictions agree except at exact ties. Use `incremental: false` for
+/// bit-identity with `has-run --device`.
 public final class FaultyEvaluator: @unchecked Sendable {
     public let network: Network
     public let profile: FaultProfile
@@ -26,6 +35,16 @@ public final class FaultyEvaluator: @unchecked Sendable {
     let cached: Tensor
     /// When the first faulty layer is dense: its clean GEMM output, M values per image.
     let cachedGEMM: [Float]?
+    /// Incremental mode: the first clean dense layer after the faults, its clean
+    /// input and GEMM output per image, and its weights transposed (K×M).
+    struct Downstream {
+        var index: Int
+        var dense: Dense
+        var input: [Float]
+        var output: [Float]
+        var transposed: [Float]
+    }
+    let downstream: Downstream?
 
     public var imageCount: Int { labels.count }
 
@@ -36,7 +55,8 @@ public final class FaultyEvaluator: @unchecked Sendable {
     ///   - faultyLayers: layer names; nil = all weighted layers.
     /// - Throws: `InputError` for an unknown layer or mismatched counts.
     public init(network: Network, images: Tensor, labels: [Int], imageIndices: [Int]? = nil, profile: FaultProfile,
-                faultyLayers: [String]? = nil, threads: Int = Parallelism.threads, chunkSize: Int = 128) throws {
+                faultyLayers: [String]? = nil, threads: Int = Parallelism.threads, chunkSize: Int = 128,
+                incremental: Bool = true) throws {
         guard images.rank == 4, Array(images.shape.dropFirst()) == network.inputShape else {
             throw InputError(file: "images", "are \(images.shape) but model \(network.name) takes [N] + \(network.inputShape)")
         }
@@ -60,6 +80,18 @@ public final class FaultyEvaluator: @unchecked Sendable {
         } else {
             cachedGEMM = nil
         }
+        var downstream: Downstream?
+        if incremental, cachedGEMM == nil, let last = self.faultyLayers.last,
+           let next = network.deviceLayers.first(where: { $0.index > last.index }),
+           case .dense(let dense) = network.layers[next.index] {
+            let input = network.run(cached, layers: startLayer..<next.index, options: ForwardOptions(threads: self.threads))
+            let m = dense.outFeatures, k = dense.inFeatures
+            var transposed = [Float](repeating: 0, count: m * k)
+            for row in 0..<m { for j in 0..<k { transposed[j * m + row] = dense.weight[row * k + j] } }
+            downstream = Downstream(index: next.index, dense: dense, input: input.data,
+                                    output: Self.cleanGEMM(dense, input, threads: self.threads), transposed: transposed)
+        }
+        self.downstream = downstream
     }
 
     /// C = W·X per image ([N, M], before bias), captured from the layer's own forward pass
@@ -116,6 +148,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
         if let cachedGEMM, case .dense(let dense) = network.layers[startLayer] {
             return runFromCachedGEMM(dense, cachedGEMM, options)
         }
+        if let downstream { return runIncrementally(downstream, options) }
         let n = imageCount
         let chunks = (n + chunkSize - 1) / chunkSize
         var predictions = [Int](repeating: -1, count: n)
@@ -164,6 +197,76 @@ public final class FaultyEvaluator: @unchecked Sendable {
                     }
                     // Bias and ReLU exactly as Dense.forward does them.
                     dense.bias.withUnsafeBufferPointer { bp in
+                        for i in 0..<count {
+                            let row = yp.baseAddress! + i * m
+                            for j in 0..<m {
+                                let v = row[j] + bp[j]
+                                row[j] = relu ? (v > 0 ? v : 0) : v
+                            }
+                        }
+                    }
+                }
+                let scores = network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
+                for (i, p) in Activations.argmax(scores).enumerated() { out[lo + i] = p }
+            }
+        }
+        return predictions
+    }
+
+    /// Faulty layers as usual up to the downstream dense layer D, then D by deltas from its cached clean run.
+    private func runIncrementally(_ d: Downstream, _ options: (Int) -> ForwardOptions) -> [Int] {
+        let n = imageCount, m = d.dense.outFeatures, k = d.dense.inFeatures
+        let chunks = (n + chunkSize - 1) / chunkSize
+        let per = cached.count / max(1, n)
+        let tailShape = Array(cached.shape.dropFirst())
+        var relu = false, next = d.index + 1
+        if next < network.layers.count, case .relu = network.layers[next] {
+            relu = true
+            next += 1
+        }
+        // Beyond this many changed inputs a full GEMM of the image is cheaper.
+        let maxChanges = max(1, k / 16)
+        var predictions = [Int](repeating: -1, count: n)
+        predictions.withUnsafeMutableBufferPointer { out in
+            Parallelism.forEach(chunks, threads: threads) { c in
+                let lo = c * chunkSize, hi = min(n, lo + chunkSize), count = hi - lo
+                var o = options(c)
+                o.firstImageIndex = lo
+                let x = Tensor(shape: [count] + tailShape, data: Array(cached.data[lo * per..<hi * per]))
+                let h = network.run(x, layers: startLayer..<d.index, options: o)
+                var y = Array(d.output[lo * m..<hi * m])
+                var changed: [Int] = []
+                y.withUnsafeMutableBufferPointer { yp in
+                    h.data.withUnsafeBufferPointer { hp in
+                        d.input.withUnsafeBufferPointer { xp in
+                            d.transposed.withUnsafeBufferPointer { tp in
+                                d.dense.weight.withUnsafeBufferPointer { wp in
+                                    for i in 0..<count {
+                                        let faulty = hp.baseAddress! + i * k, clean = xp.baseAddress! + (lo + i) * k
+                                        let yi = yp.baseAddress! + i * m
+                                        changed.removeAll(keepingCapacity: true)
+                                        for j in 0..<k where faulty[j].bitPattern != clean[j].bitPattern {
+                                            changed.append(j)
+                                            if changed.count > maxChanges { break }
+                                        }
+                                        if changed.isEmpty { continue }
+                                        if changed.count > maxChanges {
+                                            PermutedGEMM.multiply(m: m, n: 1, k: k, a: wp.baseAddress!, lda: k,
+                                                                  b: StridedMatrix(UnsafePointer(faulty), rowStride: 1, colStride: k),
+                                                                  c: StridedMatrix(yi, rowStride: 1, colStride: m), threads: 1)
+                                            continue
+                                        }
+                                        for j in changed {
+                                            let delta = faulty[j] - clean[j], column = tp.baseAddress! + j * m
+                                            for row in 0..<m { yi[row] += column[row] * delta }
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    // Bias and ReLU exactly as Dense.forward does them.
+                    d.dense.bias.withUnsafeBufferPointer { bp in
                         for i in 0..<count {
                             let row = yp.baseAddress! + i * m
                             for j in 0..<m {
