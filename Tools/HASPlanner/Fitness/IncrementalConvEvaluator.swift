@@ -143,6 +143,15 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         memo = Dictionary(uniqueKeysWithValues: effects.keys.map { ($0, (0..<labels.count).map { _ in Memo() }) })
     }
 
+    /// Work counters (for benchmarks): images whose layers after D were run, and memo hits.
+    public private(set) var tailImages = 0, memoHits = 0, passes = 0
+
+    /// Effective (image, position, row) triples over all seeds, and all (image, position, row) triples.
+    public var effectivePairs: (effective: Int, total: Int) {
+        (effects.values.reduce(0) { $0 + $1.row.count },
+         effects.values.reduce(0) { $0 + $1.position.count } * layer.shape.m)
+    }
+
     /// Faults per image per seed, on average (for reports).
     public var meanFaultsPerImage: Double {
         Double(effects.values.reduce(0) { $0 + $1.faults }) / Double(max(1, effects.count * labels.count))
@@ -166,20 +175,27 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         var out = cleanPredictions
         let chunk = 512
         let chunks = (n + chunk - 1) / chunk
+        var counts = [(Int, Int)](repeating: (0, 0), count: chunks)
         out.withUnsafeMutableBufferPointer { result in
-            Parallelism.forEach(chunks, threads: threads) { c in
-                let range = (c * chunk)..<min(n, (c + 1) * chunk)
-                evaluateChunk(range, permutation: permutation, effects: fx, memos: positions == nil ? memos : nil,
-                              positions: positions, into: result)
+            counts.withUnsafeMutableBufferPointer { counts in
+                Parallelism.forEach(chunks, threads: threads) { c in
+                    let range = (c * chunk)..<min(n, (c + 1) * chunk)
+                    counts[c] = evaluateChunk(range, permutation: permutation, effects: fx, memos: positions == nil ? memos : nil,
+                                              positions: positions, into: result)
+                }
             }
         }
+        tailImages += counts.reduce(0) { $0 + $1.0 }
+        memoHits += counts.reduce(0) { $0 + $1.1 }
+        passes += 1
         return out
     }
 
     // MARK: Per candidate
 
     private func evaluateChunk(_ range: Range<Int>, permutation: [Int32], effects fx: Effects, memos: [Memo]?,
-                               positions: [Bool]?, into result: UnsafeMutableBufferPointer<Int>) {
+                               positions: [Bool]?, into result: UnsafeMutableBufferPointer<Int>) -> (Int, Int) {
+        var hitsFromMemo = 0
         let F = dense.inFeatures, MD = dense.outFeatures
         var affected: [Int] = [], signatures: [[Int32]] = []
         var batch: [Float] = []
@@ -199,6 +215,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
             let signature = hits.map { Int32($0) }
             if let memos, let p = memos[i].table[signature] {
                 result[i] = p
+                hitsFromMemo += 1
                 continue
             }
             affected.append(i)
@@ -226,7 +243,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                 }
             }
         }
-        if affected.isEmpty { return }
+        if affected.isEmpty { return (0, hitsFromMemo) }
         let single = ForwardOptions(threads: 1)
         var z = exactDense
             ? dense.forward(Tensor(shape: [affected.count, F], data: batch), options: single, relu: false)
@@ -238,6 +255,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
             result[i] = p
             memos?[i].table[signatures[k]] = p
         }
+        return (affected.count, hitsFromMemo)
     }
 
     // MARK: Precomputation
