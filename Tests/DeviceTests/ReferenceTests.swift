@@ -6,7 +6,8 @@ import XCTest
 final class ReferenceTests: XCTestCase {
     struct Key: Hashable { var image: Int, row: Int, column: Int, kTile: Int, clean: UInt32, corrupted: UInt32 }
 
-    func compare(_ network: Network, profile: FaultProfile, permuted: Bool, line: UInt = #line) throws {
+    func compare(_ network: Network, profile: FaultProfile, permuted: Bool,
+                 strategy: FaultInjector.Strategy = .automatic, line: UInt = #line) throws {
         let layer = network.deviceLayers[0]
         let images = TestNetworks.images(5, for: network, integers: true)
         // The activations entering the layer, and a range holding only the layer (no activation after it).
@@ -20,6 +21,7 @@ final class ReferenceTests: XCTestCase {
             options.permutations[layer.name] = perm
         }
         let fast = try FaultInjector(network: network, profile: profile, seed: 77, threads: 2)
+        fast.strategy = strategy
         let fastSeen = Collector<Key>()
         fast.observer = { c in
             fastSeen.append(Key(image: c.image, row: c.row, column: c.column, kTile: c.event.kTile, clean: c.clean, corrupted: c.corrupted))
@@ -75,8 +77,37 @@ final class ReferenceTests: XCTestCase {
                                        (.tf32, 0.3, .low7), (.bf16, 0.5, .low7)] {
                 var profile = try FaultProfile.synthetic(kind: kind, frMax: rate, seed: 4, blocks: 3, threads: 8)
                 profile.exponentBits = bits
-                for permuted in [false, true] { try compare(network, profile: profile, permuted: permuted) }
+                for permuted in [false, true] {
+                    for strategy in [FaultInjector.Strategy.perProduct, .perTile] {
+                        try compare(network, profile: profile, permuted: permuted, strategy: strategy)
+                    }
+                }
             }
+        }
+    }
+
+    /// The two ways of finding P (a dot product per fault, or every tile by the GEMM)
+    /// give bit-identical outputs, whatever the batch size.
+    func testPerTileAndPerProductAreBitIdentical() throws {
+        let network = try TestNetworks.mnist32()
+        let images = TestNetworks.images(70, for: network)
+        for (kind, rate) in [(ErrorKind.flip1, 5e-3), (.tf32, 0.5), (.bitflip, 0.2)] {
+            let profile = try FaultProfile.synthetic(kind: kind, frMax: rate, seed: 2)
+            var outputs: [[UInt32]] = []
+            for (strategy, batch) in [(FaultInjector.Strategy.perProduct, 70), (.perTile, 70), (.perTile, 9), (.automatic, 33)] {
+                let injector = try FaultInjector(network: network, profile: profile, faultyLayers: ["h0", "h1", "op"], seed: 6)
+                injector.strategy = strategy
+                var bits: [UInt32] = []
+                for start in stride(from: 0, to: 70, by: batch) {
+                    var options = injector.options()
+                    options.firstImageIndex = start
+                    options.permutations["h1"] = (0..<256).map { Int32(($0 * 37) % 256) }
+                    bits += network.logits(try TensorImageSource(images).batch(start..<min(70, start + batch)), options: options)
+                        .data.map(\.bitPattern)
+                }
+                outputs.append(bits)
+            }
+            for other in outputs.dropFirst() { XCTAssertEqual(other, outputs[0], "\(kind)") }
         }
     }
 }

@@ -1,11 +1,159 @@
 import ArgumentParser
+import Dispatch
 import Foundation
+import HASPlanner
+import HASRuntime
 
-/// `has-plan sensitivity …`: per-layer fault sensitivity. Not built yet.
+/// `has-plan sensitivity`: how much accuracy each layer loses when it alone
+/// (or a group of layers) runs on a faulty device (paper §5.1, Figs. 4–6).
 struct SensitivityCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "sensitivity", abstract: "Layer sensitivity analysis (not available yet).")
-    func run() throws {
-        FileHandle.standardError.write(Data("has-plan: sensitivity analysis is not available yet\n".utf8))
-        throw ExitCode(2)
+    static let configuration = CommandConfiguration(
+        commandName: "sensitivity",
+        abstract: "Per-layer fault sensitivity: degradation vs FR_max for every layer and error kind.",
+        discussion: """
+            For every layer group × kind × FR_max × synthetic device (p ~ Uniform(0, FR_max) \
+            per PE, 20×32 PEs) × fault trial, measures top-1 accuracy on the images with only \
+            that group faulty. Writes sensitivity.csv (per trial), summary.csv (per layer, kind \
+            and FR_max), sensitivity.json and sensitivity.svg into --out.
+            """
+    )
+
+    @Option(help: "Model bundle (.zip, or its path without .zip).")
+    var model: String
+
+    @Option(help: "Images: an IDX file (gzip or raw) or a .npy array.")
+    var images: String
+
+    @Option(help: "Labels for --images.")
+    var labels: String
+
+    @Option(help: "Use only the first N images.")
+    var limit: Int?
+
+    @Option(help: "Layers made faulty, comma-separated; join with + to make a group faulty together (c0,c1,c0+c1). Default: each weighted layer.")
+    var layers: String?
+
+    @Option(help: "Error kinds, comma-separated (default: flip0,flip1,bitflip,tf32,bf16).")
+    var kinds: String = ErrorKind.allCases.map(\.rawValue).joined(separator: ",")
+
+    @Option(name: .customLong("fr-max"),
+            help: "FR_max values: 'KIND=a,b,c' for one kind (repeatable) or 'a,b,c' for all kinds. Default: the paper's per kind.")
+    var frMax: [String] = []
+
+    @Option(name: .customLong("device-seeds"), help: "Synthetic devices per kind and FR_max.")
+    var deviceSeeds: Int = 2
+
+    @Option(name: .customLong("first-device-seed"), help: "Seed of the first device; the others follow.")
+    var firstDeviceSeed: UInt64 = 1
+
+    @Option(help: "Fault trials per device (seeds --seed, --seed + 1, …).")
+    var trials: Int = 3
+
+    @Option(help: "Seed of the fault draws.")
+    var seed: UInt64 = 0
+
+    @Option(help: "Blocks of the simulated device.")
+    var blocks: Int = FaultProfile.Geometry.paper.blocks
+
+    @Option(name: .customLong("block-threads"), help: "Threads (PEs) per block of the simulated device.")
+    var blockThreads: Int = FaultProfile.Geometry.paper.threads
+
+    @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
+    var threads: Int?
+
+    @Option(help: "Output directory.")
+    var out: String
+
+    func validate() throws {
+        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+        if !(1...1000).contains(deviceSeeds) { throw ValidationError("--device-seeds must be between 1 and 1000") }
+        if !(1...1000).contains(trials) { throw ValidationError("--trials must be between 1 and 1000") }
+        if !(1...FaultProfile.maxBlocks).contains(blocks) || !(1...FaultProfile.maxThreads).contains(blockThreads) {
+            throw ValidationError("--blocks and --block-threads must be positive")
+        }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
+        _ = try parsedKinds()
+        _ = try parsedFRMax()
     }
+
+    func parsedKinds() throws -> [ErrorKind] {
+        let list = kinds.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        guard !list.isEmpty else { throw ValidationError("--kinds needs at least one kind") }
+        return try list.map { name in
+            guard let kind = ErrorKind(rawValue: name) else {
+                throw ValidationError("unknown kind '\(name)' in --kinds (expected \(ErrorKind.allCases.map(\.rawValue).joined(separator: ", ")))")
+            }
+            return kind
+        }
+    }
+
+    func parsedFRMax() throws -> [ErrorKind: [Double]] {
+        var result = Dictionary(uniqueKeysWithValues: ErrorKind.allCases.map { ($0, $0.paperFRMax) })
+        for item in frMax {
+            let parts = item.split(separator: "=", maxSplits: 1).map(String.init)
+            let values = try (parts.last ?? "").split(separator: ",").map { text -> Double in
+                guard let v = Double(text.trimmingCharacters(in: .whitespaces)), v >= 0, v <= 1 else {
+                    throw ValidationError("--fr-max '\(item)': '\(text)' is not a rate in [0, 1]")
+                }
+                return v
+            }
+            guard !values.isEmpty else { throw ValidationError("--fr-max '\(item)' has no values") }
+            if parts.count == 2 {
+                guard let kind = ErrorKind(rawValue: parts[0]) else { throw ValidationError("--fr-max '\(item)': unknown kind '\(parts[0])'") }
+                result[kind] = values
+            } else {
+                for kind in ErrorKind.allCases { result[kind] = values }
+            }
+        }
+        return result
+    }
+
+    func run() throws {
+        let modelPath = FileManager.default.fileExists(atPath: model) || !FileManager.default.fileExists(atPath: model + ".zip")
+            ? model : model + ".zip"
+        let bundle = try ModelBundle.load(from: modelPath)
+        let network = try Network(manifest: bundle.manifest, tensors: bundle.tensors, file: modelPath)
+        let set = try ImageSet.open(images: images, labels: labels, limit: limit, input: bundle.manifest.input,
+                                    model: network.name, classCount: network.classes.count)
+        let groups = layers.map { $0.split(separator: ",").map { $0.split(separator: "+").map(String.init) } }
+            ?? network.deviceLayers.map { [$0.name] }
+        let configuration = SensitivityAnalysis.Configuration(
+            layerGroups: groups, kinds: try parsedKinds(), frMax: try parsedFRMax(),
+            deviceSeeds: (0..<UInt64(deviceSeeds)).map { firstDeviceSeed &+ $0 }, trials: trials, faultSeed: seed,
+            blocks: blocks, threads: blockThreads)
+        let analysis = try SensitivityAnalysis(network: network, configuration: configuration)
+        let x = try set.source.batch(0..<set.source.count)
+        let start = DispatchTime.now().uptimeNanoseconds
+        let progress = ProgressBar(total: configuration.evaluations, label: "sensitivity")
+        let cells = try analysis.run(images: x, labels: set.labels!, threads: threads ?? Parallelism.threads) { done, cell in
+            progress.update(done, status: "\(cell.layerName) \(cell.kind.rawValue) \(cell.frMax)")
+        }
+        progress.finish()
+        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let report = SensitivityReport(model: network.name, weightsDigest: bundle.weightsDigest, images: images,
+                                       imageCount: set.source.count, configuration: configuration, cells: cells, seconds: seconds)
+        try report.write(to: out)
+        print("\(network.name) on \(set.source.count) images: degradation in accuracy points (mean ± std over "
+              + "\(deviceSeeds) devices × \(trials) trials)")
+        let summaries = report.summaries
+        for kind in configuration.kinds {
+            let rates = configuration.frMax[kind] ?? []
+            print("  \(kind.rawValue.padding(toLength: 8, withPad: " ", startingAt: 0))"
+                  + rates.map { pad(String(format: "FR_max %g", $0), 16) }.joined())
+            for group in groups.map({ $0.joined(separator: "+") }) {
+                let row = rates.map { rate -> String in
+                    guard let s = summaries.first(where: { $0.layers == group && $0.kind == kind && $0.frMax == rate }) else { return "" }
+                    return pad(String(format: "%.2f ± %.2f", s.degradation, s.degradationStd), 16)
+                }
+                print("    \(group.padding(toLength: 6, withPad: " ", startingAt: 0))" + row.joined())
+            }
+        }
+        print("\(configuration.evaluations) evaluations × \(trials) trials in " + String(format: "%.1f s", seconds)
+              + "; wrote sensitivity.csv, summary.csv, sensitivity.json, sensitivity.svg in \(out)")
+    }
+}
+
+/// `s` right-aligned in `width` columns.
+private func pad(_ s: String, _ width: Int) -> String {
+    s.count >= width ? " " + s : String(repeating: " ", count: width - s.count) + s
 }

@@ -3,6 +3,13 @@
 /// the failing partial products only (spec §3). The clean GEMM runs at full
 /// speed; the extra cost is one tile-long dot product per fault.
 ///
+/// Corrections are applied in the sampler's order (PE by PE, slots ascending),
+/// and P is always the FMA chain over the tile (k ascending, from 0), so the two
+/// ways of finding P give bit-identical results: one dot product per fault
+/// (few faults), or, for a dense layer with many faults, every tile's products
+/// for a group of images by the GEMM itself (one extra GEMM's work, but
+/// sequential memory access instead of a cache miss per fault).
+///
 /// Thread-safe: conv layers call the hook concurrently for disjoint images.
 public final class FaultInjector: @unchecked Sendable {
     /// One applied correction, for tests and diagnostics.
@@ -22,6 +29,18 @@ public final class FaultInjector: @unchecked Sendable {
     struct Layer {
         var map: TileMap
         var key: UInt64
+        /// Expected faults per image.
+        var expectedFaults: Double
+    }
+
+    /// How P is found at the failing slots.
+    public enum Strategy: Sendable {
+        /// Per layer, whichever is cheaper for its expected number of faults.
+        case automatic
+        /// One dot product per fault.
+        case perProduct
+        /// Dense layers: every K tile's products by the GEMM, for groups of images.
+        case perTile
     }
 
     public let profile: FaultProfile
@@ -34,6 +53,7 @@ public final class FaultInjector: @unchecked Sendable {
     public var threads: Int
     /// Called for every correction (tests); must be thread-safe. Slows injection down.
     public var observer: ((Correction) -> Void)?
+    public var strategy: Strategy = .automatic
 
     let sampler: FaultSampler
     let layers: [String: Layer]
@@ -53,7 +73,10 @@ public final class FaultInjector: @unchecked Sendable {
         self.sampler = FaultSampler(profile: profile)
         var layers: [String: Layer] = [:]
         for layer in self.faultyLayers {
-            layers[layer.name] = Layer(map: layer.map(on: profile), key: FaultKeys.layer(layer.name))
+            let map = layer.map(on: profile)
+            var expected = 0.0
+            for s in 0..<map.blocks { expected += Double(map.slots(onBlock: s)) * profile.rates[s].reduce(0, +) }
+            layers[layer.name] = Layer(map: map, key: FaultKeys.layer(layer.name), expectedFaults: expected)
         }
         self.layers = layers
     }
@@ -72,9 +95,34 @@ public final class FaultInjector: @unchecked Sendable {
     public func inject(_ event: GEMMEvent) {
         guard let layer = layers[event.layerName] else { return }
         let n = event.batchSize
+        if usesTiles(layer, event) {
+            let groups = (n + Self.tileGroup - 1) / Self.tileGroup
+            Parallelism.forEach(groups, threads: min(threads, groups)) { g in
+                self.injectByTiles(event, layer: layer, images: (g * Self.tileGroup)..<min(n, (g + 1) * Self.tileGroup))
+            }
+            return
+        }
         let workers = n >= 2 * threads ? threads : 1
         Parallelism.forRanges(n, threads: workers) { images in
             for i in images { self.inject(event, layer: layer, batchIndex: i) }
+        }
+    }
+
+    /// Images per group of the per-tile strategy (h0 of mnist32: 0.8 MB of products per image).
+    static let tileGroup = 8
+
+    /// Whether P comes from per-tile GEMMs: dense layers whose faults per image
+    /// would cost more as scattered dot products than one more GEMM.
+    func usesTiles(_ layer: Layer, _ event: GEMMEvent) -> Bool {
+        // The GEMM sums a reduction of at most 256 as one FMA chain, exactly like `partialProduct`.
+        guard event.shape.columnsPerImage == 1, event.batchSize > 0, layer.map.tileK <= 256,
+              event.batchSize == 1 || event.input(1) == event.input(0) + event.bColStride else { return false }
+        switch strategy {
+        case .perProduct: return false
+        case .perTile: return true
+        case .automatic:
+            // A scattered dot product costs about as much as 3,000 MACs of a GEMM (cache and TLB misses).
+            return layer.expectedFaults * 3000 > Double(event.shape.m * event.shape.k)
         }
     }
 
@@ -92,7 +140,6 @@ public final class FaultInjector: @unchecked Sendable {
         let bRow = event.bRowStride, bCol = event.bColStride, cRow = event.cRowStride, cCol = event.cColStride
         let perm = event.permutation
         let kind = profile.kind, bits = profile.exponentBits
-        let observer = self.observer
         sampler.forEachFault(seed: seed, layer: layer.key, image: image, map: map) { e in
             let row = perm.map { Int($0[e.position]) } ?? e.position
             let range = map.kRange(kTile: e.kTile)
@@ -104,16 +151,49 @@ public final class FaultInjector: @unchecked Sendable {
         }
     }
 
-    /// P = Σ_{k in range} a[k]·b[k·stride], k ascending, one rounding per
-    /// multiply and per add (the arithmetic of a partial product, docs/fault-profile.md).
+    /// The per-tile strategy for `images` of a dense layer's batch: P of every
+    /// row, K tile and image of the group by one GEMM per tile (laid out image by
+    /// image, so that one image's lookups stay in cache), then the faults in order.
+    private func injectByTiles(_ event: GEMMEvent, layer: Layer, images: Range<Int>) {
+        let map = layer.map, m = event.shape.m, k = event.shape.k, count = images.count, tiles = map.kTiles
+        let kind = profile.kind, bits = profile.exponentBits, perm = event.permutation
+        let cRow = event.cRowStride
+        let products = UnsafeMutablePointer<Float>.allocate(capacity: m * tiles * count)
+        defer { products.deallocate() }
+        let first = event.input(images.lowerBound)
+        for tile in 0..<tiles {
+            let range = map.kRange(kTile: tile)
+            // products[(j·tiles + tile)·M + row] = P(row, tile) of image images.lowerBound + j (rows unshuffled).
+            PermutedGEMM.multiply(m: m, n: count, k: range.count, a: event.weights + range.lowerBound, lda: k,
+                                  b: StridedMatrix(first + range.lowerBound * event.bRowStride,
+                                                   rowStride: event.bRowStride, colStride: event.bColStride),
+                                  c: StridedMatrix(products + tile * m, rowStride: 1, colStride: tiles * m), threads: 1)
+        }
+        for i in images {
+            let image = datasetIndex(event, i), c = event.output(i)
+            let own = products + (i - images.lowerBound) * tiles * m
+            sampler.forEachFault(seed: seed, layer: layer.key, image: image, map: map) { e in
+                let row = perm.map { Int($0[e.position]) } ?? e.position
+                let p = own[e.kTile * m + row]
+                let corrupted = kind.corrupt(p, draw: e.draw, exponentBits: bits)
+                c[row * cRow] += corrupted - p
+                observer?(Correction(layer: event.layerName, image: image, row: row, column: 0, event: e,
+                                     clean: p.bitPattern, corrupted: corrupted.bitPattern))
+            }
+        }
+    }
+
+    /// P = Σ_{k in range} a[k]·b[k·stride] as an FMA chain, k ascending, from 0:
+    /// the arithmetic of a partial product (docs/fault-profile.md), and exactly
+    /// what the GEMM computes for a reduction of at most 256.
     @inline(__always)
     static func partialProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, bRowStride: Int,
                                range: Range<Int>) -> Float {
         var sum: Float = 0
         if bRowStride == 1 {
-            for k in range { sum = sum + a[k] * b[k] }
+            for k in range { sum.addProduct(a[k], b[k]) }
         } else {
-            for k in range { sum = sum + a[k] * b[k * bRowStride] }
+            for k in range { sum.addProduct(a[k], b[k * bRowStride]) }
         }
         return sum
     }

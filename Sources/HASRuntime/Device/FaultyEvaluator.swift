@@ -3,10 +3,12 @@
 /// sensitivity analysis.
 ///
 /// The clean activations in front of the first faulty layer are computed once
-/// and cached; each evaluation runs only the rest of the network, in chunks of
-/// images spread over the cores (each chunk single-threaded). Results are
-/// deterministic and equal to a full faulty forward pass (`has-run --device`)
-/// with the same seed, whatever the thread count.
+/// and cached; when that layer is dense, so is its clean GEMM output (the
+/// faults only add corrections to it). Each evaluation runs only the rest of
+/// the network, in chunks of images spread over the cores (each chunk
+/// single-threaded). Results are deterministic and bit-identical to a full
+/// faulty forward pass (`has-run --device`) with the same seed, whatever the
+/// thread count.
 public final class FaultyEvaluator: @unchecked Sendable {
     public let network: Network
     public let profile: FaultProfile
@@ -22,6 +24,8 @@ public final class FaultyEvaluator: @unchecked Sendable {
     public let startLayer: Int
     /// Clean activations entering `startLayer`, [images, …].
     let cached: Tensor
+    /// When the first faulty layer is dense: its clean GEMM output, M values per image.
+    let cachedGEMM: [Float]?
 
     public var imageCount: Int { labels.count }
 
@@ -51,6 +55,30 @@ public final class FaultyEvaluator: @unchecked Sendable {
         self.chunkSize = max(1, chunkSize)
         startLayer = self.faultyLayers.first?.index ?? network.layers.count
         cached = network.run(images, layers: 0..<startLayer, options: ForwardOptions(threads: self.threads))
+        if startLayer < network.layers.count, case .dense(let dense) = network.layers[startLayer] {
+            cachedGEMM = Self.cleanGEMM(dense, cached, threads: self.threads)
+        } else {
+            cachedGEMM = nil
+        }
+    }
+
+    /// C = W·X per image ([N, M], before bias), captured from the layer's own forward pass
+    /// so that it is bit-identical to what a full pass computes.
+    private static func cleanGEMM(_ dense: Dense, _ x: Tensor, threads: Int) -> [Float] {
+        let n = x.shape[0], m = dense.outFeatures
+        var c = [Float](repeating: 0, count: n * m)
+        c.withUnsafeMutableBufferPointer { cp in
+            let out = cp.baseAddress!
+            var options = ForwardOptions(threads: threads)
+            options.afterGEMM = { event in
+                for i in 0..<event.batchSize {
+                    let y = event.output(i), row = out + (event.firstImageIndex + i) * m
+                    for j in 0..<m { row[j] = y[j * event.cRowStride] }
+                }
+            }
+            _ = dense.forward(x, options: options)
+        }
+        return c
     }
 
     /// Accuracy with no faults (the same cached prefix, clean suffix).
@@ -60,8 +88,13 @@ public final class FaultyEvaluator: @unchecked Sendable {
     }()
 
     /// Runs `trials` fault draws (seeds `FaultKeys.trialSeed(seed, trial:)`).
-    /// - Parameter permutations: row permutation per layer name (a plan); absent = identity.
-    public func evaluate(permutations: [String: [Int32]] = [:], seed: UInt64, trials: Int = 1) -> FaultyEvaluation {
+    /// - Parameters:
+    ///   - permutations: row permutation per layer name (a plan); absent = identity.
+    ///   - profile: another device of the same geometry to evaluate on (default: the evaluator's),
+    ///     reusing the cached clean activations.
+    public func evaluate(permutations: [String: [Int32]] = [:], seed: UInt64, trials: Int = 1,
+                         profile: FaultProfile? = nil) -> FaultyEvaluation {
+        let profile = profile ?? self.profile
         for (name, perm) in permutations {
             if let layer = network.deviceLayers.first(where: { $0.name == name }) {
                 precondition(Self.isPermutation(perm, of: layer.shape.m), "permutation of \(name) is not a permutation of its rows")
@@ -80,6 +113,9 @@ public final class FaultyEvaluator: @unchecked Sendable {
 
     /// Runs the suffix over every chunk in parallel and gathers predictions in order.
     private func run(_ options: (Int) -> ForwardOptions) -> [Int] {
+        if let cachedGEMM, case .dense(let dense) = network.layers[startLayer] {
+            return runFromCachedGEMM(dense, cachedGEMM, options)
+        }
         let n = imageCount
         let chunks = (n + chunkSize - 1) / chunkSize
         var predictions = [Int](repeating: -1, count: n)
@@ -92,6 +128,52 @@ public final class FaultyEvaluator: @unchecked Sendable {
                 var o = options(c)
                 o.firstImageIndex = lo
                 let scores = network.run(x, layers: startLayer..<network.layers.count, options: o)
+                for (i, p) in Activations.argmax(scores).enumerated() { out[lo + i] = p }
+            }
+        }
+        return predictions
+    }
+
+    /// The dense first faulty layer from its cached clean GEMM: corrections, bias, ReLU, then the rest.
+    private func runFromCachedGEMM(_ dense: Dense, _ gemm: [Float], _ options: (Int) -> ForwardOptions) -> [Int] {
+        let n = imageCount, m = dense.outFeatures, k = dense.inFeatures
+        let chunks = (n + chunkSize - 1) / chunkSize
+        var relu = false, next = startLayer + 1
+        if next < network.layers.count, case .relu = network.layers[next] {
+            relu = true
+            next += 1
+        }
+        var predictions = [Int](repeating: -1, count: n)
+        predictions.withUnsafeMutableBufferPointer { out in
+            Parallelism.forEach(chunks, threads: threads) { c in
+                let lo = c * chunkSize, hi = min(n, lo + chunkSize), count = hi - lo
+                var o = options(c)
+                o.firstImageIndex = lo
+                var y = Array(gemm[lo * m..<hi * m])
+                y.withUnsafeMutableBufferPointer { yp in
+                    cached.data.withUnsafeBufferPointer { xp in
+                        dense.weight.withUnsafeBufferPointer { wp in
+                            withOptionalBuffer(o.permutations[dense.name]) { pp in
+                                let yb = yp.baseAddress!, xb = xp.baseAddress! + lo * k
+                                o.afterGEMM?(GEMMEvent(layerName: dense.name, shape: dense.gemmShape, batchSize: count,
+                                                       firstImageIndex: lo, weights: wp.baseAddress!, permutation: pp,
+                                                       bRowStride: 1, bColStride: k, cRowStride: 1, cColStride: m,
+                                                       input: { xb + $0 * k }, output: { yb + $0 * m }))
+                            }
+                        }
+                    }
+                    // Bias and ReLU exactly as Dense.forward does them.
+                    dense.bias.withUnsafeBufferPointer { bp in
+                        for i in 0..<count {
+                            let row = yp.baseAddress! + i * m
+                            for j in 0..<m {
+                                let v = row[j] + bp[j]
+                                row[j] = relu ? (v > 0 ? v : 0) : v
+                            }
+                        }
+                    }
+                }
+                let scores = network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
                 for (i, p) in Activations.argmax(scores).enumerated() { out[lo + i] = p }
             }
         }

@@ -42,10 +42,10 @@ public enum ReferenceFaultyGEMM {
             for col in 0..<n {
                 var total: Float = 0
                 for tile in 0..<kTiles {
-                    // P(r, m, n) over this tile's K range, k ascending.
+                    // P(r, m, n) over this tile's K range: FMA, k ascending, from 0.
                     var p: Float = 0
                     for kk in (tile * tileK)..<min(k, (tile + 1) * tileK) {
-                        p = p + a[row * k + kk] * b[kk * bRowStride + col * bColStride]
+                        p = p.addingProduct(a[row * k + kk], b[kk * bRowStride + col * bColStride])
                     }
                     // Tile (l, m) runs on block (l·⌈K/tileK⌉ + m) mod B; it is that block's
                     // ((l·⌈K/tileK⌉ + m) div B)-th tile, and column n its slot within the tile.
