@@ -349,9 +349,9 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                 for e in group {
                     let n = e.column
                     let b = column(n, g)
-                    // The injector's arithmetic: P summed k ascending, one rounding per op.
+                    // The injector's arithmetic: P as an FMA chain, k ascending, from 0.
                     var p: Float = 0
-                    for k in map.kRange(kTile: e.kTile) { p = p + wr[k] * b[k] }
+                    for k in map.kRange(kTile: e.kTile) { p = p.addingProduct(wr[k], b[k]) }
                     let corrupted = profile.kind.corrupt(p, draw: e.draw, exponentBits: profile.exponentBits)
                     if let at = keys.firstIndex(of: n) {
                         values[at] += corrupted - p
