@@ -105,6 +105,10 @@ struct HASRun: ParsableCommand {
         let profile = try device.map { try FaultProfile.load(path: $0) }
         let layers = faultyLayers.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let deviceLayers = try network.deviceLayers(named: layers)
+        let selection = try profile.flatMap {
+            try PlanSelection.resolve(explicit: plan, plansDirectory: plans, network: network,
+                                      weightsDigest: bundle.weightsDigest, profile: $0)
+        }
         let threadCount = threads ?? Parallelism.threads
         let classifier = Classifier(network: network, batchSize: batch)
         func classify(_ label: String, _ options: ForwardOptions) throws -> Classification {
@@ -115,11 +119,8 @@ struct HASRun: ParsableCommand {
         let clean = try classify("classifying", ForwardOptions(threads: threadCount))
         var result = clean
         var faulty: RunReport.Device?
-        var selection: PlanSelection?
         var unplannedAccuracy: Double?
         if let device, let profile {
-            selection = try PlanSelection.resolve(explicit: plan, plansDirectory: plans, network: network,
-                                                  weightsDigest: bundle.weightsDigest, profile: profile)
             if selection == nil { PlanSelection.note("no plan for \(network.name) on device \(profile.fingerprint.prefix(12))… in \(plans)/; running unshuffled") }
             func faultyRuns(_ permutations: [String: [Int32]], _ label: String) throws -> [Classification] {
                 try (0..<trials).map { trial in
