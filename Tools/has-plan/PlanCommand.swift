@@ -117,6 +117,12 @@ struct PlanCommand: ParsableCommand {
         try writeFileAtomically(svg, to: base + ".convergence.svg")
         if strategy != .assign { try? FileManager.default.removeItem(atPath: checkpointPath) }
 
+        if let fast = search.evaluator as? IncrementalConvEvaluator, ProcessInfo.processInfo.environment["HAS_PLAN_STATS"] != nil {
+            let pairs = fast.effectivePairs
+            writeStderr(String(format: "incremental: %.1f faults/image/seed, %d of %d (position, row) pairs effective; %d passes, %.0f tail images/pass, %.0f memo hits/pass",
+                               fast.meanFaultsPerImage, pairs.effective, pairs.total, fast.passes,
+                               Double(fast.tailImages) / Double(max(1, fast.passes)), Double(fast.memoHits) / Double(max(1, fast.passes))))
+        }
         if json {
             var object: [String: Any] = [
                 "plan": written ? outPath : NSNull(), "strategy": strategy.rawValue, "fingerprint": fingerprint,

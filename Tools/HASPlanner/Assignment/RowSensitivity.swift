@@ -45,11 +45,12 @@ public enum RowSensitivity {
             } else {
                 var costs = [Double](repeating: 0, count: m)
                 let used = min(m, T)
+                let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels,
+                                                    imageIndices: imageIndices, profile: profile,
+                                                    faultyLayers: [layer.name], threads: threads)
                 for t in 0..<used {
-                    let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels,
-                                                        imageIndices: imageIndices, profile: try uniform(q, onThread: t),
-                                                        faultyLayers: [layer.name], threads: threads)
-                    let lost = seeds.map { evaluator.cleanAccuracy - evaluator.evaluate(seed: $0).mean }
+                    let device = try uniform(q, onThread: t)
+                    let lost = seeds.map { evaluator.cleanAccuracy - evaluator.evaluate(seed: $0, profile: device).mean }
                     let share = lost.reduce(0, +) / Double(seeds.count)
                     let group = stride(from: t, to: m, by: T).map { $0 }
                     for row in group { costs[row] = share / Double(group.count) }

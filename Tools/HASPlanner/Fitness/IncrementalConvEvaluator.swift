@@ -2,25 +2,30 @@ import HASRuntime
 
 /// Fast fitness for one faulty convolution followed by ReLU, a non-overlapping
 /// max pool, flatten (dropouts allowed) and a dense layer D — mnist32 c0,
-/// the paper's main case.
+/// the paper's main case. Predictions equal `FaultyEvaluator`'s (tested).
 ///
-/// Everything clean is computed once: the conv's input, the pooled output, D's
-/// pre-activations and the clean predictions; and, per fault seed and image,
-/// the fault events (which slots fail does not depend on the permutation:
-/// common random numbers). A candidate permutation only decides which row
-/// each failing position computes. Per image it then
-/// 1. recomputes the few conv outputs hit by a fault (a K-long dot product
-///    with the simulator's arithmetic: the clean GEMM element, then
-///    C += P̃ − P per failing partial product, in the injector's order),
-/// 2. stops if ReLU and the pool window kill every change (the prediction is
-///    the clean one),
-/// 3. otherwise updates D's pre-activations sparsely, z += W_D[:, j]·Δx_j for
-///    each changed pooled feature j, and runs the small layers after D for
-///    the affected images only, in one batch per chunk.
-/// Step 3's sum order differs from the full GEMM's, so logits can differ in
-/// the last bits; predictions agree except at exact near-ties (tested). With
-/// `exactDense`, affected images recompute D in full instead and the
-/// predictions are those of `FaultyEvaluator` exactly.
+/// Why it is fast: which slots fail does not depend on the permutation
+/// (common random numbers), and the faults at position r only ever touch the
+/// conv outputs — hence the pooled features — of the row π[r] placed there.
+/// So, once per fault seed, for every image, every position r that has
+/// faults and every row that could sit there, the evaluator precomputes the
+/// pooled features that change (recomputing the few conv outputs involved
+/// with the simulator's arithmetic: clean GEMM element, then C += P̃ − P per
+/// failing partial product in the injector's order, ReLU, window max). Most
+/// (position, row) pairs change nothing: ReLU and the pool window kill them.
+///
+/// A candidate permutation then costs, per image, one lookup per position
+/// with faults. Images where nothing changes keep their clean prediction;
+/// the others update D's pre-activations sparsely, z += W_D[:, j]·Δx_j per
+/// changed feature, and run the small layers after D in one batch per chunk.
+/// An image's outcome is a function of the rows at its effective positions,
+/// so it is memoised under that signature: the GA revisits the same
+/// placements constantly.
+///
+/// The sparse update sums in another order than the full GEMM, so logits can
+/// differ in the last bits and a prediction at an exact near-tie could flip
+/// (tests bound this); with `exactDense` affected images recompute D in full
+/// and predictions are bit-for-bit those of `FaultyEvaluator`.
 public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable {
     public let network: Network
     public let profile: FaultProfile
@@ -29,7 +34,8 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
     public let imageIndices: [Int]
     public let seeds: [UInt64]
     public let threads: Int
-    public var exactDense = false
+    /// Recompute D in full for affected images (bit-exact, slower); clears the memo when changed.
+    public var exactDense = false { didSet { if exactDense != oldValue { resetMemo() } } }
     public var plannedLayers: [DeviceLayer] { [layer] }
     public var imageCount: Int { labels.count }
     public private(set) var cleanAccuracy: Double = 0
@@ -42,22 +48,29 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
     let denseReLU: Bool
     let map: TileMap
 
-    // Clean caches, per image.
-    let inputs: [Float]       // conv input [N × C·H·W]
-    let pooled: [Float]       // pooled output = D's input [N × F]
+    let pooled: [Float]          // D's input [N × F]
     let preActivations: [Float]  // D's W·x + b [N × M_D]
     let cleanPredictions: [Int]
     let denseTransposed: [Float] // W_D as [F][M_D]
 
-    /// Fault events of one seed, all images, in the injector's order (CSR by image).
-    struct Events {
-        var start: [Int32]       // N + 1
-        var position: [Int32]
-        var column: [Int32]
-        var kTile: [Int32]
-        var draw: [UInt64]
+    /// For one seed: per image, its positions with faults ("groups"); per
+    /// group, the rows for which the group changes a pooled feature, and
+    /// those changes (feature index, new value).
+    struct Effects {
+        var imageStart: [Int32] = [0]  // N + 1, into groups
+        var position: [Int32] = []     // per group
+        var rowStart: [Int32] = [0]    // groups + 1, into rows
+        var row: [Int32] = []          // ascending within a group
+        var changeStart: [Int32] = [0] // rows + 1, into changes
+        var feature: [Int32] = []
+        var value: [Float] = []
+        var faults = 0
     }
-    let events: [UInt64: Events]
+    let effects: [UInt64: Effects]
+
+    /// Memo per seed and image: signature (group, row pairs) → prediction.
+    final class Memo: @unchecked Sendable { var table: [[Int32]: Int] = [:] }
+    private var memo: [UInt64: [Memo]] = [:]
 
     /// Returns nil when the network does not have the conv → ReLU → pool → flatten → dense shape after `layer`.
     public init?(network: Network, profile: FaultProfile, layer name: String, images: Tensor, labels: [Int],
@@ -77,6 +90,9 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         }
         guard flattened, d < network.layers.count, case .dense(let dense) = network.layers[d] else { return nil }
         guard labels.count == images.shape[0] else { throw InputError(file: "labels", "\(labels.count) labels for \(images.shape[0]) images") }
+        if let imageIndices, imageIndices.count != labels.count {
+            throw InputError(file: "images", "\(imageIndices.count) image indices for \(labels.count) images")
+        }
         self.network = network
         self.profile = profile
         self.layer = device
@@ -94,11 +110,11 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
             denseReLU = false
             tailStart = d + 1
         }
-        map = device.map(on: profile)
+        let map = device.map(on: profile)
+        self.map = map
 
         let options = ForwardOptions(threads: self.threads)
         let x = network.run(images, layers: 0..<L, options: options)
-        inputs = x.data
         let pooledTensor = network.run(x, layers: L..<d, options: options)
         pooled = pooledTensor.data
         let z = dense.forward(pooledTensor.reshaped([labels.count, dense.inFeatures]), options: options, relu: false)
@@ -113,35 +129,32 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         cleanPredictions = Activations.argmax(network.run(tailInput, layers: tailStart..<network.layers.count, options: options))
         cleanAccuracy = Double(zip(cleanPredictions, labels).filter { $0 == $1 }.count) / Double(max(1, labels.count))
 
-        // Fault events per seed (independent of any permutation).
-        let sampler = FaultSampler(profile: profile)
-        let key = FaultKeys.layer(device.name)
-        let indices = self.imageIndices, map = self.map, workers = self.threads
-        var all: [UInt64: Events] = [:]
+        var all: [UInt64: Effects] = [:]
         for seed in Set(seeds) {
-            var perImage = [[FaultEvent]](repeating: [], count: labels.count)
-            perImage.withUnsafeMutableBufferPointer { out in
-                Parallelism.forRanges(labels.count, threads: workers) { range in
-                    for i in range { out[i] = sampler.events(seed: seed, layer: key, image: indices[i], map: map) }
-                }
-            }
-            var e = Events(start: [0], position: [], column: [], kTile: [], draw: [])
-            for list in perImage {
-                for f in list {
-                    e.position.append(Int32(f.position)); e.column.append(Int32(f.column))
-                    e.kTile.append(Int32(f.kTile)); e.draw.append(f.draw)
-                }
-                e.start.append(Int32(e.position.count))
-            }
-            all[seed] = e
+            all[seed] = IncrementalConvEvaluator.effects(seed: seed, conv: conv, pool: p.geometry, map: map, profile: profile,
+                                                         layerName: device.name, inputs: x, pooled: pooledTensor.data,
+                                                         imageIndices: self.imageIndices, threads: self.threads)
         }
-        events = all
+        effects = all
+        resetMemo()
+    }
+
+    private func resetMemo() {
+        memo = Dictionary(uniqueKeysWithValues: effects.keys.map { ($0, (0..<labels.count).map { _ in Memo() }) })
+    }
+
+    /// Work counters (for benchmarks): images whose layers after D were run, and memo hits.
+    public private(set) var tailImages = 0, memoHits = 0, passes = 0
+
+    /// Effective (image, position, row) triples over all seeds, and all (image, position, row) triples.
+    public var effectivePairs: (effective: Int, total: Int) {
+        (effects.values.reduce(0) { $0 + $1.row.count },
+         effects.values.reduce(0) { $0 + $1.position.count } * layer.shape.m)
     }
 
     /// Faults per image per seed, on average (for reports).
     public var meanFaultsPerImage: Double {
-        let total = events.values.reduce(0) { $0 + $1.position.count }
-        return Double(total) / Double(max(1, events.count * labels.count))
+        Double(effects.values.reduce(0) { $0 + $1.faults }) / Double(max(1, effects.count * labels.count))
     }
 
     public func accuracies(permutations: [String: [Int32]], seeds: [UInt64]) -> [Double] {
@@ -153,118 +166,75 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
     }
 
     /// Predictions for one permutation and seed. `positions`, when given, keeps
-    /// only the faults at positions r with `positions[r]` (sensitivity analysis).
+    /// only the faults at positions r with `positions[r]` (sensitivity analysis;
+    /// not memoised).
     public func predictions(permutation: [Int32], seed: UInt64, positions: [Bool]? = nil) -> [Int] {
         precondition(Permutations.isPermutation(permutation, of: layer.shape.m), "not a permutation of \(layer.name)'s rows")
-        guard let ev = events[seed] else { preconditionFailure("seed \(seed) was not prepared") }
+        guard let fx = effects[seed], let memos = memo[seed] else { preconditionFailure("seed \(seed) was not prepared") }
         let n = labels.count
         var out = cleanPredictions
-        let chunk = 256
+        let chunk = 512
         let chunks = (n + chunk - 1) / chunk
+        var counts = [(Int, Int)](repeating: (0, 0), count: chunks)
         out.withUnsafeMutableBufferPointer { result in
-            Parallelism.forEach(chunks, threads: threads) { c in
-                let range = (c * chunk)..<min(n, (c + 1) * chunk)
-                evaluateChunk(range, permutation: permutation, events: ev, positions: positions, into: result)
+            counts.withUnsafeMutableBufferPointer { counts in
+                Parallelism.forEach(chunks, threads: threads) { c in
+                    let range = (c * chunk)..<min(n, (c + 1) * chunk)
+                    counts[c] = evaluateChunk(range, permutation: permutation, effects: fx, memos: positions == nil ? memos : nil,
+                                              positions: positions, into: result)
+                }
             }
         }
+        tailImages += counts.reduce(0) { $0 + $1.0 }
+        memoHits += counts.reduce(0) { $0 + $1.1 }
+        passes += 1
         return out
     }
 
-    // MARK: Per image
+    // MARK: Per candidate
 
-    private func evaluateChunk(_ range: Range<Int>, permutation: [Int32], events ev: Events, positions: [Bool]?,
-                               into result: UnsafeMutableBufferPointer<Int>) {
-        let g = conv.geometry, kk = g.patchSize, P = g.positions, ow = g.outWidth
-        let inSize = g.channels * g.height * g.width
+    private func evaluateChunk(_ range: Range<Int>, permutation: [Int32], effects fx: Effects, memos: [Memo]?,
+                               positions: [Bool]?, into result: UnsafeMutableBufferPointer<Int>) -> (Int, Int) {
+        var hitsFromMemo = 0
         let F = dense.inFeatures, MD = dense.outFeatures
-        let poh = pool.outHeight, pow = pool.outWidth, ph = pool.kernelH, pw = pool.kernelW
-        var affected: [Int] = []
+        var affected: [Int] = [], signatures: [[Int32]] = []
         var batch: [Float] = []
-        var column = [Float](repeating: 0, count: kk)
-        // Conv outputs changed by faults in this image: key = row·P + n → corrected C.
-        var changedKeys: [Int] = [], changedValues: [Float] = []
-        var cells: [Int] = []
-        var deltas: [(Int, Float)] = []
-        let kind = profile.kind, bits = profile.exponentBits
-        conv.weight.withUnsafeBufferPointer { w in
-        conv.bias.withUnsafeBufferPointer { bias in
-        inputs.withUnsafeBufferPointer { xin in
-        pooled.withUnsafeBufferPointer { pooledBuffer in
-            for i in range {
-                let lo = Int(ev.start[i]), hi = Int(ev.start[i + 1])
-                if lo == hi { continue }
-                let image = xin.baseAddress! + i * inSize
-                changedKeys.removeAll(keepingCapacity: true)
-                changedValues.removeAll(keepingCapacity: true)
-                for e in lo..<hi {
-                    let r = Int(ev.position[e])
-                    if let positions, !positions[r] { continue }
-                    let row = Int(permutation[r]), n = Int(ev.column[e])
-                    IncrementalConvEvaluator.patch(g, image: image, column: n, into: &column)
-                    let range = map.kRange(kTile: Int(ev.kTile[e]))
-                    let wr = w.baseAddress! + row * kk
-                    // The injector's arithmetic: P summed k ascending, one rounding per op.
-                    var p: Float = 0
-                    for k in range { p = p + wr[k] * column[k] }
-                    let corrupted = kind.corrupt(p, draw: ev.draw[e], exponentBits: bits)
-                    let key = row * P + n
-                    if let at = changedKeys.firstIndex(of: key) {
-                        changedValues[at] += corrupted - p
-                    } else {
-                        changedKeys.append(key)
-                        changedValues.append(IncrementalConvEvaluator.gemmElement(wr, column, kk) + (corrupted - p))
-                    }
+        var hits: [Int] = []  // indices into fx.row of the effective (group, row) pairs
+        for i in range {
+            hits.removeAll(keepingCapacity: true)
+            for g in Int(fx.imageStart[i])..<Int(fx.imageStart[i + 1]) {
+                let r = Int(fx.position[g])
+                if let positions, !positions[r] { continue }
+                let row = permutation[r]
+                for e in Int(fx.rowStart[g])..<Int(fx.rowStart[g + 1]) where fx.row[e] >= row {
+                    if fx.row[e] == row { hits.append(e) }
+                    break
                 }
-                // Pool cells whose window holds a conv output that ReLU does not map to its clean value.
-                cells.removeAll(keepingCapacity: true)
-                for (key, value) in zip(changedKeys, changedValues) {
-                    let row = key / P, n = key % P
-                    let oy = n / ow, ox = n % ow
-                    let py = oy / ph, px = ox / pw
-                    guard py < poh, px < pow else { continue }  // outside every window (floor mode)
-                    let b = bias[row]
-                    IncrementalConvEvaluator.patch(g, image: image, column: n, into: &column)
-                    let clean = IncrementalConvEvaluator.relu(IncrementalConvEvaluator.gemmElement(w.baseAddress! + row * kk, column, kk) + b)
-                    let faulty = IncrementalConvEvaluator.relu(value + b)
-                    if clean.bitPattern == faulty.bitPattern { continue }
-                    let cell = (row * poh + py) * pow + px
-                    if !cells.contains(cell) { cells.append(cell) }
+            }
+            if hits.isEmpty { continue }
+            let signature = hits.map { Int32($0) }
+            if let memos, let p = memos[i].table[signature] {
+                result[i] = p
+                hitsFromMemo += 1
+                continue
+            }
+            affected.append(i)
+            signatures.append(signature)
+            let base = batch.count
+            if exactDense {
+                batch.append(contentsOf: pooled[(i * F)..<((i + 1) * F)])
+                for e in hits {
+                    for c in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) { batch[base + Int(fx.feature[c])] = fx.value[c] }
                 }
-                if cells.isEmpty { continue }
-                deltas.removeAll(keepingCapacity: true)
-                for cell in cells {
-                    let row = cell / (poh * pow), py = (cell / pow) % poh, px = cell % pow
-                    var best = -Float.infinity
-                    for dy in 0..<ph {
-                        for dx in 0..<pw {
-                            let n = (py * ph + dy) * ow + px * pw + dx
-                            let key = row * P + n
-                            let v: Float
-                            if let at = changedKeys.firstIndex(of: key) {
-                                v = IncrementalConvEvaluator.relu(changedValues[at] + bias[row])
-                            } else {
-                                IncrementalConvEvaluator.patch(g, image: image, column: n, into: &column)
-                                v = IncrementalConvEvaluator.relu(IncrementalConvEvaluator.gemmElement(w.baseAddress! + row * kk, column, kk) + bias[row])
-                            }
-                            best = v > best ? v : best
-                        }
-                    }
-                    let old = pooledBuffer[i * F + cell]
-                    if best.bitPattern != old.bitPattern { deltas.append((cell, best)) }
-                }
-                if deltas.isEmpty { continue }
-                affected.append(i)
-                let base = batch.count
-                if exactDense {
-                    batch.append(contentsOf: pooledBuffer[(i * F)..<((i + 1) * F)])
-                    for (j, v) in deltas { batch[base + j] = v }
-                } else {
-                    batch.append(contentsOf: preActivations[(i * MD)..<((i + 1) * MD)])
-                    batch.withUnsafeMutableBufferPointer { z in
-                        denseTransposed.withUnsafeBufferPointer { wt in
-                            let zi = z.baseAddress! + base
-                            for (j, v) in deltas {
-                                let d = v - pooledBuffer[i * F + j]
+            } else {
+                batch.append(contentsOf: preActivations[(i * MD)..<((i + 1) * MD)])
+                batch.withUnsafeMutableBufferPointer { z in
+                    denseTransposed.withUnsafeBufferPointer { wt in
+                        let zi = z.baseAddress! + base
+                        for e in hits {
+                            for c in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) {
+                                let j = Int(fx.feature[c])
+                                let d = fx.value[c] - pooled[i * F + j]
                                 let col = wt.baseAddress! + j * MD
                                 for o in 0..<MD { zi[o] = zi[o].addingProduct(col[o], d) }
                             }
@@ -272,18 +242,161 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                     }
                 }
             }
-        }}}}
-        if affected.isEmpty { return }
-        var z: Tensor
-        let single = ForwardOptions(threads: 1)
-        if exactDense {
-            z = dense.forward(Tensor(shape: [affected.count, F], data: batch), options: single, relu: false)
-        } else {
-            z = Tensor(shape: [affected.count, MD], data: batch)
         }
+        if affected.isEmpty { return (0, hitsFromMemo) }
+        let single = ForwardOptions(threads: 1)
+        var z = exactDense
+            ? dense.forward(Tensor(shape: [affected.count, F], data: batch), options: single, relu: false)
+            : Tensor(shape: [affected.count, MD], data: batch)
         if denseReLU { Activations.relu(&z) }
         let scores = network.run(z, layers: tailStart..<network.layers.count, options: single)
-        for (i, p) in zip(affected, Activations.argmax(scores)) { result[i] = p }
+        for (k, p) in Activations.argmax(scores).enumerated() {
+            let i = affected[k]
+            result[i] = p
+            memos?[i].table[signatures[k]] = p
+        }
+        return (affected.count, hitsFromMemo)
+    }
+
+    // MARK: Precomputation
+
+    /// Every (image, position with faults, row) whose faults change a pooled feature, with the changes.
+    static func effects(seed: UInt64, conv: Conv2D, pool: ConvGeometry, map: TileMap, profile: FaultProfile,
+                        layerName: String, inputs: Tensor, pooled: [Float], imageIndices: [Int], threads: Int) -> Effects {
+        let n = imageIndices.count
+        let sampler = FaultSampler(profile: profile)
+        let key = FaultKeys.layer(layerName)
+        let chunk = 64, chunks = (n + chunk - 1) / chunk
+        var parts = [Effects](repeating: Effects(), count: chunks)
+        parts.withUnsafeMutableBufferPointer { out in
+            Parallelism.forEach(chunks, threads: threads) { c in
+                var fx = Effects()
+                var scratch = Scratch(conv: conv)
+                inputs.data.withUnsafeBufferPointer { xin in
+                    for i in (c * chunk)..<min(n, (c + 1) * chunk) {
+                        let events = sampler.events(seed: seed, layer: key, image: imageIndices[i], map: map)
+                        fx.faults += events.count
+                        // Group by position, keeping the injector's order within a group.
+                        let byPosition = Dictionary(grouping: events, by: \.position)
+                        let image = xin.baseAddress! + i * conv.geometry.channels * conv.geometry.height * conv.geometry.width
+                        scratch.reset(image: image)
+                        for r in byPosition.keys.sorted() {
+                            let group = byPosition[r]!
+                            fx.position.append(Int32(r))
+                            for row in 0..<conv.outChannels {
+                                let changes = scratch.pooledChanges(group, row: row, conv: conv, pool: pool, map: map,
+                                                                    profile: profile, pooled: pooled, imageOffset: i)
+                                if changes.isEmpty { continue }
+                                fx.row.append(Int32(row))
+                                for (j, v) in changes { fx.feature.append(Int32(j)); fx.value.append(v) }
+                                fx.changeStart.append(Int32(fx.feature.count))
+                            }
+                            fx.rowStart.append(Int32(fx.row.count))
+                        }
+                        fx.imageStart.append(Int32(fx.position.count))
+                    }
+                }
+                out[c] = fx
+            }
+        }
+        // Concatenate the chunks, rebasing offsets.
+        var all = Effects()
+        for part in parts {
+            let g0 = Int32(all.position.count), r0 = Int32(all.row.count), c0 = Int32(all.feature.count)
+            all.imageStart += part.imageStart.dropFirst().map { $0 + g0 }
+            all.position += part.position
+            all.rowStart += part.rowStart.dropFirst().map { $0 + r0 }
+            all.row += part.row
+            all.changeStart += part.changeStart.dropFirst().map { $0 + c0 }
+            all.feature += part.feature
+            all.value += part.value
+            all.faults += part.faults
+        }
+        return all
+    }
+
+    /// Per-image working memory: im2col columns computed on demand.
+    struct Scratch {
+        var image: UnsafePointer<Float>?
+        var columns: [Int: [Float]] = [:]
+        let k: Int
+        init(conv: Conv2D) { k = conv.geometry.patchSize }
+
+        mutating func reset(image: UnsafePointer<Float>) {
+            self.image = image
+            columns.removeAll(keepingCapacity: true)
+        }
+
+        mutating func column(_ n: Int, _ g: ConvGeometry) -> [Float] {
+            if let c = columns[n] { return c }
+            var c = [Float](repeating: 0, count: k)
+            IncrementalConvEvaluator.patch(g, image: image!, column: n, into: &c)
+            columns[n] = c
+            return c
+        }
+
+        /// The pooled features of `row` that change when `row` runs at the group's
+        /// position with the group's faults: (feature index, new value).
+        mutating func pooledChanges(_ group: [FaultEvent], row: Int, conv: Conv2D, pool: ConvGeometry, map: TileMap,
+                                    profile: FaultProfile, pooled: [Float], imageOffset i: Int) -> [(Int, Float)] {
+            let g = conv.geometry, kk = g.patchSize, P = g.positions, ow = g.outWidth
+            let poh = pool.outHeight, pow = pool.outWidth, ph = pool.kernelH, pw = pool.kernelW
+            let F = conv.outChannels * poh * pow
+            let bias = conv.bias[row]
+            var keys: [Int] = [], values: [Float] = []
+            conv.weight.withUnsafeBufferPointer { w in
+                let wr = w.baseAddress! + row * kk
+                for e in group {
+                    let n = e.column
+                    let b = column(n, g)
+                    // The injector's arithmetic: P as an FMA chain, k ascending, from 0.
+                    var p: Float = 0
+                    for k in map.kRange(kTile: e.kTile) { p = p.addingProduct(wr[k], b[k]) }
+                    let corrupted = profile.kind.corrupt(p, draw: e.draw, exponentBits: profile.exponentBits)
+                    if let at = keys.firstIndex(of: n) {
+                        values[at] += corrupted - p
+                    } else {
+                        keys.append(n)
+                        values.append(IncrementalConvEvaluator.gemmElement(wr, b, kk) + (corrupted - p))
+                    }
+                }
+            }
+            var cells: [Int] = []
+            for (n, value) in zip(keys, values) {
+                let oy = n / ow, ox = n % ow, py = oy / ph, px = ox / pw
+                guard py < poh, px < pow else { continue }  // outside every window (floor mode)
+                let clean = conv.weight.withUnsafeBufferPointer { w in
+                    IncrementalConvEvaluator.gemmElement(w.baseAddress! + row * kk, column(n, g), kk)
+                }
+                if IncrementalConvEvaluator.relu(clean + bias).bitPattern == IncrementalConvEvaluator.relu(value + bias).bitPattern { continue }
+                let cell = py * pow + px
+                if !cells.contains(cell) { cells.append(cell) }
+            }
+            var changes: [(Int, Float)] = []
+            for cell in cells {
+                let py = cell / pow, px = cell % pow
+                var best = -Float.infinity
+                for dy in 0..<ph {
+                    for dx in 0..<pw {
+                        let n = (py * ph + dy) * ow + px * pw + dx
+                        let v: Float
+                        if let at = keys.firstIndex(of: n) {
+                            v = IncrementalConvEvaluator.relu(values[at] + bias)
+                        } else {
+                            let c = column(n, g)
+                            v = conv.weight.withUnsafeBufferPointer { w in
+                                IncrementalConvEvaluator.relu(IncrementalConvEvaluator.gemmElement(w.baseAddress! + row * kk, c, kk) + bias)
+                            }
+                        }
+                        best = v > best ? v : best
+                    }
+                }
+                let feature = row * poh * pow + cell
+                if best.bitPattern != pooled[i * F + feature].bitPattern { changes.append((feature, best)) }
+            }
+            _ = P
+            return changes
+        }
     }
 
     @inline(__always)
