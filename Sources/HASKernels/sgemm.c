@@ -25,6 +25,9 @@
 #ifndef HAS_NC
 #define HAS_NC 2048
 #endif
+#ifndef HAS_DIRECT_B_MAX_BYTES
+#define HAS_DIRECT_B_MAX_BYTES (512 << 10)
+#endif
 #ifndef HAS_DIRECT_B_MAX_K
 #define HAS_DIRECT_B_MAX_K 64
 #endif
@@ -466,8 +469,9 @@ static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t
     float *bp = scratch(1, nspan * kspan);
 
     // Short reductions over a row-major B (convolutions: K = C·kh·kw) read B
-    // in place: packing would cost as much memory traffic as the product.
-    int direct_b = b_cs == 1 && k <= HAS_DIRECT_B_MAX_K;
+    // in place: packing would cost as much memory traffic as the product. So
+    // does a B small enough to stay in L2 (one image's patches in a deeper conv).
+    int direct_b = b_cs == 1 && (k <= HAS_DIRECT_B_MAX_K || k * (n1 - n0) * (int64_t)sizeof(float) <= HAS_DIRECT_B_MAX_BYTES);
     int first_store = STORE_SET;
 #ifdef HAS_X86
     if (kernel == kernel_avx2 && k <= KC && c_cs == 1 && (m1 - m0) * (n1 - n0) * (int64_t)sizeof(float) >= HAS_STREAM_MIN_BYTES)
@@ -533,4 +537,46 @@ void has_sgemm_reference(int64_t m, int64_t n, int64_t k,
                          float *c, int64_t c_rs, int64_t c_cs,
                          const int32_t *perm) {
     reference_rows(0, m, 0, n, k, a, lda, b, b_rs, b_cs, c, c_rs, c_cs, perm);
+}
+
+void has_im2col(int64_t channels, int64_t height, int64_t width, int64_t kernel_h, int64_t kernel_w,
+                int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                int64_t out_h, int64_t out_w, const float *image, float *cols) {
+    int64_t p = out_h * out_w;
+    float *dst = cols;
+    for (int64_t c = 0; c < channels; c++) {
+        const float *plane = image + c * height * width;
+        for (int64_t i = 0; i < kernel_h; i++) {
+            for (int64_t j = 0; j < kernel_w; j++, dst += p) {
+                int64_t x0 = j - pad_left;
+                // Output columns whose input x is inside the image: [lo, hi).
+                int64_t lo = 0, hi = out_w;
+                if (stride_w == 1) {
+                    lo = x0 < 0 ? -x0 : 0;
+                    hi = width - x0 < out_w ? width - x0 : out_w;
+                    if (lo > out_w) lo = out_w;
+                    if (hi < lo) hi = lo;
+                }
+                for (int64_t oy = 0; oy < out_h; oy++) {
+                    float *out = dst + oy * out_w;
+                    int64_t y = oy * stride_h + i - pad_top;
+                    if (y < 0 || y >= height) {
+                        for (int64_t ox = 0; ox < out_w; ox++) out[ox] = 0.0f;
+                        continue;
+                    }
+                    const float *src = plane + y * width;
+                    if (stride_w == 1) {
+                        for (int64_t ox = 0; ox < lo; ox++) out[ox] = 0.0f;
+                        for (int64_t ox = lo; ox < hi; ox++) out[ox] = src[x0 + ox];
+                        for (int64_t ox = hi; ox < out_w; ox++) out[ox] = 0.0f;
+                    } else {
+                        for (int64_t ox = 0; ox < out_w; ox++) {
+                            int64_t x = ox * stride_w + x0;
+                            out[ox] = (x >= 0 && x < width) ? src[x] : 0.0f;
+                        }
+                    }
+                }
+            }
+        }
+    }
 }
