@@ -25,6 +25,9 @@
 #ifndef HAS_NC
 #define HAS_NC 2048
 #endif
+#ifndef HAS_DIRECT_B_MAX_BYTES
+#define HAS_DIRECT_B_MAX_BYTES (512 << 10)
+#endif
 #ifndef HAS_DIRECT_B_MAX_K
 #define HAS_DIRECT_B_MAX_K 64
 #endif
@@ -389,12 +392,13 @@ int has_sgemm_uses_avx2(void) {
 #endif
 }
 
-// Per-thread packing buffers, grown on demand and kept: inference makes many
+// Per-thread scratch (0: packed A, 1: packed B, 2: padded image for im2col),
+// grown on demand and kept: inference makes many
 // small GEMM calls, and a fresh allocation of the B buffer (mmap-sized) per
 // call cost page faults on every call.
 static float *scratch(int which, int64_t floats) {
-    static __thread float *buffers[2];
-    static __thread int64_t capacity[2];
+    static __thread float *buffers[3];
+    static __thread int64_t capacity[3];
     // 8 floats of slack for the vector packers' overlapping stores.
     floats += 8;
     if (capacity[which] < floats) {
@@ -466,8 +470,9 @@ static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t
     float *bp = scratch(1, nspan * kspan);
 
     // Short reductions over a row-major B (convolutions: K = C·kh·kw) read B
-    // in place: packing would cost as much memory traffic as the product.
-    int direct_b = b_cs == 1 && k <= HAS_DIRECT_B_MAX_K;
+    // in place: packing would cost as much memory traffic as the product. So
+    // does a B small enough to stay in L2 (one image's patches in a deeper conv).
+    int direct_b = b_cs == 1 && (k <= HAS_DIRECT_B_MAX_K || k * (n1 - n0) * (int64_t)sizeof(float) <= HAS_DIRECT_B_MAX_BYTES);
     int first_store = STORE_SET;
 #ifdef HAS_X86
     if (kernel == kernel_avx2 && k <= KC && c_cs == 1 && (m1 - m0) * (n1 - n0) * (int64_t)sizeof(float) >= HAS_STREAM_MIN_BYTES)
@@ -533,4 +538,67 @@ void has_sgemm_reference(int64_t m, int64_t n, int64_t k,
                          float *c, int64_t c_rs, int64_t c_cs,
                          const int32_t *perm) {
     reference_rows(0, m, 0, n, k, a, lda, b, b_rs, b_cs, c, c_rs, c_cs, perm);
+}
+
+// Copies a short run of floats in 8-float moves (the last one overlapping).
+static inline void copy_run(float *dst, const float *src, int64_t n) {
+    if (n < 8) {
+        for (int64_t x = 0; x < n; x++) dst[x] = src[x];
+        return;
+    }
+    int64_t x = 0;
+    for (; x + 8 <= n; x += 8) memcpy(dst + x, src + x, 8 * sizeof(float));
+    if (x < n) memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+}
+
+void has_im2col(int64_t channels, int64_t height, int64_t width, int64_t kernel_h, int64_t kernel_w,
+                int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                int64_t out_h, int64_t out_w, const float *image, float *cols) {
+    int64_t p = out_h * out_w;
+    if (stride_w == 1) {
+        // Every patch row is then a run of out_w consecutive pixels of the
+        // zero-padded plane: pad once per image, then copy runs with no bounds tests.
+        int64_t ph = (out_h - 1) * stride_h + kernel_h, pw = out_w - 1 + kernel_w;
+        const float *planes = image;
+        int64_t row_stride = width, plane_size = height * width;
+        if (pad_top != 0 || pad_left != 0 || ph > height || pw > width) {
+            float *padded = scratch(2, channels * ph * pw);
+            for (int64_t c = 0; c < channels; c++) {
+                for (int64_t py = 0; py < ph; py++) {
+                    float *out = padded + (c * ph + py) * pw;
+                    int64_t y = py - pad_top;
+                    for (int64_t px = 0; px < pw; px++) {
+                        int64_t x = px - pad_left;
+                        out[px] = (y >= 0 && y < height && x >= 0 && x < width) ? image[(c * height + y) * width + x] : 0.0f;
+                    }
+                }
+            }
+            planes = padded;
+            row_stride = pw;
+            plane_size = ph * pw;
+        }
+        float *dst = cols;
+        for (int64_t c = 0; c < channels; c++)
+            for (int64_t i = 0; i < kernel_h; i++)
+                for (int64_t j = 0; j < kernel_w; j++, dst += p)
+                    for (int64_t oy = 0; oy < out_h; oy++)
+                        copy_run(dst + oy * out_w, planes + c * plane_size + (oy * stride_h + i) * row_stride + j, out_w);
+        return;
+    }
+    float *dst = cols;
+    for (int64_t c = 0; c < channels; c++) {
+        const float *plane = image + c * height * width;
+        for (int64_t i = 0; i < kernel_h; i++) {
+            for (int64_t j = 0; j < kernel_w; j++, dst += p) {
+                for (int64_t oy = 0; oy < out_h; oy++) {
+                    float *out = dst + oy * out_w;
+                    int64_t y = oy * stride_h + i - pad_top;
+                    for (int64_t ox = 0; ox < out_w; ox++) {
+                        int64_t x = ox * stride_w + j - pad_left;
+                        out[ox] = (y >= 0 && y < height && x >= 0 && x < width) ? plane[y * width + x] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
 }

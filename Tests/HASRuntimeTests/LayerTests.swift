@@ -100,6 +100,40 @@ final class LayerTests: XCTestCase {
         }
     }
 
+    /// im2col against its definition: asymmetric pads, strides, kernels as wide as the padded input.
+    func testIm2colMatchesDefinition() {
+        var rng = SplitMix64(seed: 10)
+        let geometries = [
+            ConvGeometry(channels: 2, height: 7, width: 6, kernelH: 4, kernelW: 4, padding: [1, 1, 2, 2]),
+            ConvGeometry(channels: 3, height: 9, width: 8, kernelH: 3, kernelW: 2, strideH: 2, strideW: 3, padding: [0, 2, 1, 0]),
+            ConvGeometry(channels: 1, height: 5, width: 5, kernelH: 5, kernelW: 7, padding: [0, 3, 0, 3]),
+            ConvGeometry(channels: 2, height: 4, width: 9, kernelH: 1, kernelW: 3, strideW: 2),
+        ]
+        for g in geometries {
+            let image = (0..<(g.channels * g.height * g.width)).map { _ in rng.nextSignedUnit() }
+            var cols = [Float](repeating: .nan, count: g.patchSize * g.positions)
+            image.withUnsafeBufferPointer { ip in cols.withUnsafeMutableBufferPointer { cp in
+                im2col(g, image: ip.baseAddress!, into: cp.baseAddress!)
+            } }
+            var row = 0
+            for c in 0..<g.channels {
+                for i in 0..<g.kernelH {
+                    for j in 0..<g.kernelW {
+                        for oy in 0..<g.outHeight {
+                            for ox in 0..<g.outWidth {
+                                let y = oy * g.strideH + i - g.padTop, x = ox * g.strideW + j - g.padLeft
+                                let want: Float = (0..<g.height).contains(y) && (0..<g.width).contains(x)
+                                    ? image[(c * g.height + y) * g.width + x] : 0
+                                XCTAssertEqual(cols[row * g.positions + oy * g.outWidth + ox], want, "\(g) row \(row) (\(oy), \(ox))")
+                            }
+                        }
+                        row += 1
+                    }
+                }
+            }
+        }
+    }
+
     /// The fused conv → ReLU → max pool (pool first, then bias and ReLU) gives
     /// the bits of running the three layers one by one, also when a hook puts
     /// NaN and ±Inf into the conv's GEMM output (as the fault simulator may).

@@ -45,6 +45,12 @@ void has_sgemm_reference(int64_t m, int64_t n, int64_t k,
                          float *c, int64_t c_rs, int64_t c_cs,
                          const int32_t *perm);
 
+/// Unfolds one CHW image into the K×P patch matrix (K = C·kh·kw in OIHW order,
+/// P = out_h·out_w, row-major); zero padding. See Im2Col.swift.
+void has_im2col(int64_t channels, int64_t height, int64_t width, int64_t kernel_h, int64_t kernel_w,
+                int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                int64_t out_h, int64_t out_w, const float *image, float *cols);
+
 /// 1 when the AVX2+FMA micro-kernel is in use on this CPU.
 int has_sgemm_uses_avx2(void);
 
