@@ -27,4 +27,17 @@ final class ShippedModelTests: XCTestCase {
         XCTAssertEqual(manifest.provenance?.testAccuracy ?? -1, accuracy, accuracy: 1e-9)
         XCTAssertEqual(manifest.provenance?.datasetFiles?["train-5k-images-idx3-ubyte.gz"]?.count, 64)
     }
+
+    func testFashionCNNReaches91PercentOnTheOfficialTestSet() throws {
+        let hint = "install Debian's dataset-fashion-mnist (apt-get install dataset-fashion-mnist)"
+        let (accuracy, count, manifest) = try accuracy(
+            model: "fashion-cnn",
+            images: TestData.require(TestData.fashion, "t10k-images-idx3-ubyte.gz", hint: hint),
+            labels: TestData.require(TestData.fashion, "t10k-labels-idx1-ubyte.gz", hint: hint))
+        XCTAssertEqual(count, 10_000)
+        XCTAssertGreaterThanOrEqual(accuracy, 0.910)
+        XCTAssertEqual(manifest.layers.compactMap(\.name), ["c0", "c1", "h0", "op"])
+        XCTAssertEqual(manifest.layers.compactMap(\.rate), [0.3, 0.3, 0.3])
+        XCTAssertEqual(manifest.provenance?.testAccuracy ?? -1, accuracy, accuracy: 1e-9)
+    }
 }
