@@ -44,7 +44,11 @@ let package = Package(
         ),
         // Offline libraries: the trainer, the planner (GA, assignment, sensitivity
         // analysis) and the diagnosis logic. Tests call them directly.
-        .target(name: "HASTraining", dependencies: ["HASRuntime"], path: "Tools/HASTraining"),
+        .target(
+            name: "HASTraining",
+            dependencies: ["HASRuntime", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tools/HASTraining"
+        ),
         .target(name: "HASPlanner", dependencies: ["HASRuntime"], path: "Tools/HASPlanner"),
         .target(name: "HASDiagnosis", dependencies: ["HASRuntime"], path: "Tools/HASDiagnosis"),
         .executableTarget(

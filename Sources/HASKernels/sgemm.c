@@ -25,7 +25,21 @@
 #ifndef HAS_NC
 #define HAS_NC 2048
 #endif
+#ifndef HAS_DIRECT_B_MAX_BYTES
+#define HAS_DIRECT_B_MAX_BYTES (512 << 10)
+#endif
+#ifndef HAS_DIRECT_B_MAX_K
+#define HAS_DIRECT_B_MAX_K 64
+#endif
 enum { MR = 6, NR = 16, KC = 256, MC = HAS_MC, NC = HAS_NC };
+
+// How a kernel writes its tile: overwrite, add to C (K blocks after the first),
+// or overwrite with streaming stores.
+enum { STORE_SET = 0, STORE_ADD = 1, STORE_STREAM = 2 };
+
+#ifndef HAS_STREAM_MIN_BYTES
+#define HAS_STREAM_MIN_BYTES (4 << 20)
+#endif
 
 static inline int64_t min64(int64_t a, int64_t b) { return a < b ? a : b; }
 
@@ -123,53 +137,80 @@ static void kernel_generic(int64_t kc, const float *ap, const float *bp, int64_t
             for (int j = 0; j < NR; j++) t[i * NR + j] = fmaf(av, bp[kk * b_step + j], t[i * NR + j]);
         }
     }
-    store_tile(t, mr, nr, i0, perm, c, c_rs, c_cs, accumulate);
+    store_tile(t, mr, nr, i0, perm, c, c_rs, c_cs, accumulate == STORE_ADD);
 }
 
 #ifdef HAS_X86
+// One body for every row count: `rows` is a compile-time constant at each call
+// site below, so a 2-row edge tile (M = 32 = 5·6 + 2) runs 4 FMAs per k, not 12.
+// Each lane's arithmetic is the same FMA chain whatever `rows` is.
+__attribute__((target("avx2,fma"), always_inline))
+static inline void kernel_avx2_rows(const int rows, int64_t kc, const float *ap, const float *bp, int64_t b_step,
+                                    int nr, int64_t i0, const int32_t *perm, float *c, int64_t c_rs, int64_t c_cs,
+                                    int accumulate) {
+    float *dst[MR];
+    for (int i = 0; i < rows; i++) {
+        dst[i] = c + (perm ? (int64_t)perm[i0 + i] : i0 + i) * c_rs;
+        // The tile of C is touched only after the k loop: fetch it meanwhile
+        // (a C row is a cache miss per KC block on large M×N).
+        if (c_cs == 1 && accumulate != STORE_STREAM) {
+            _mm_prefetch((const char *)dst[i], _MM_HINT_T0);
+            _mm_prefetch((const char *)(dst[i] + NR - 1), _MM_HINT_T0);
+        }
+    }
+    __m256 acc[MR][2];
+    for (int i = 0; i < rows; i++) acc[i][0] = acc[i][1] = _mm256_setzero_ps();
+    for (int64_t kk = 0; kk < kc; kk++) {
+        __m256 b0 = _mm256_loadu_ps(bp);
+        __m256 b1 = _mm256_loadu_ps(bp + 8);
+        for (int i = 0; i < rows; i++) {
+            __m256 a = _mm256_broadcast_ss(ap + i);
+            acc[i][0] = _mm256_fmadd_ps(a, b0, acc[i][0]);
+            acc[i][1] = _mm256_fmadd_ps(a, b1, acc[i][1]);
+        }
+        ap += MR;
+        bp += b_step;
+    }
+    if (nr == NR && c_cs == 1) {
+        // Streaming stores for a C far larger than the caches that is written
+        // once (a single K block): no read-for-ownership of lines we overwrite.
+        if (accumulate == STORE_STREAM && ((uintptr_t)c & 31) == 0 && (c_rs & 7) == 0) {
+            for (int i = 0; i < rows; i++) {
+                _mm256_stream_ps(dst[i], acc[i][0]);
+                _mm256_stream_ps(dst[i] + 8, acc[i][1]);
+            }
+            return;
+        }
+        for (int i = 0; i < rows; i++) {
+            __m256 v0 = acc[i][0], v1 = acc[i][1];
+            if (accumulate == STORE_ADD) {
+                v0 = _mm256_add_ps(_mm256_loadu_ps(dst[i]), v0);
+                v1 = _mm256_add_ps(_mm256_loadu_ps(dst[i] + 8), v1);
+            }
+            _mm256_storeu_ps(dst[i], v0);
+            _mm256_storeu_ps(dst[i] + 8, v1);
+        }
+    } else {
+        float t[MR * NR];
+        for (int i = 0; i < rows; i++) {
+            _mm256_storeu_ps(t + i * NR, acc[i][0]);
+            _mm256_storeu_ps(t + i * NR + 8, acc[i][1]);
+        }
+        store_tile(t, rows, nr, i0, perm, c, c_rs, c_cs, accumulate == STORE_ADD);
+    }
+}
+
 __attribute__((target("avx2,fma")))
 static void kernel_avx2(int64_t kc, const float *ap, const float *bp, int64_t b_step, int mr, int nr,
                         int64_t i0, const int32_t *perm, float *c, int64_t c_rs, int64_t c_cs,
                         int accumulate) {
-    __m256 c00 = _mm256_setzero_ps(), c01 = _mm256_setzero_ps();
-    __m256 c10 = _mm256_setzero_ps(), c11 = _mm256_setzero_ps();
-    __m256 c20 = _mm256_setzero_ps(), c21 = _mm256_setzero_ps();
-    __m256 c30 = _mm256_setzero_ps(), c31 = _mm256_setzero_ps();
-    __m256 c40 = _mm256_setzero_ps(), c41 = _mm256_setzero_ps();
-    __m256 c50 = _mm256_setzero_ps(), c51 = _mm256_setzero_ps();
-    for (int64_t kk = 0; kk < kc; kk++) {
-        __m256 b0 = _mm256_loadu_ps(bp);
-        __m256 b1 = _mm256_loadu_ps(bp + 8);
-        __m256 a;
-        a = _mm256_broadcast_ss(ap + 0); c00 = _mm256_fmadd_ps(a, b0, c00); c01 = _mm256_fmadd_ps(a, b1, c01);
-        a = _mm256_broadcast_ss(ap + 1); c10 = _mm256_fmadd_ps(a, b0, c10); c11 = _mm256_fmadd_ps(a, b1, c11);
-        a = _mm256_broadcast_ss(ap + 2); c20 = _mm256_fmadd_ps(a, b0, c20); c21 = _mm256_fmadd_ps(a, b1, c21);
-        a = _mm256_broadcast_ss(ap + 3); c30 = _mm256_fmadd_ps(a, b0, c30); c31 = _mm256_fmadd_ps(a, b1, c31);
-        a = _mm256_broadcast_ss(ap + 4); c40 = _mm256_fmadd_ps(a, b0, c40); c41 = _mm256_fmadd_ps(a, b1, c41);
-        a = _mm256_broadcast_ss(ap + 5); c50 = _mm256_fmadd_ps(a, b0, c50); c51 = _mm256_fmadd_ps(a, b1, c51);
-        ap += MR;
-        bp += b_step;
-    }
-    __m256 acc[MR][2] = {{c00, c01}, {c10, c11}, {c20, c21}, {c30, c31}, {c40, c41}, {c50, c51}};
-    if (nr == NR && c_cs == 1) {
-        for (int i = 0; i < mr; i++) {
-            int64_t row = perm ? (int64_t)perm[i0 + i] : i0 + i;
-            float *dst = c + row * c_rs;
-            __m256 v0 = acc[i][0], v1 = acc[i][1];
-            if (accumulate) {
-                v0 = _mm256_add_ps(_mm256_loadu_ps(dst), v0);
-                v1 = _mm256_add_ps(_mm256_loadu_ps(dst + 8), v1);
-            }
-            _mm256_storeu_ps(dst, v0);
-            _mm256_storeu_ps(dst + 8, v1);
-        }
-    } else {
-        float t[MR * NR];
-        for (int i = 0; i < MR; i++) {
-            _mm256_storeu_ps(t + i * NR, acc[i][0]);
-            _mm256_storeu_ps(t + i * NR + 8, acc[i][1]);
-        }
-        store_tile(t, mr, nr, i0, perm, c, c_rs, c_cs, accumulate);
+    switch (mr) {
+    case 6: kernel_avx2_rows(6, kc, ap, bp, b_step, nr, i0, perm, c, c_rs, c_cs, accumulate); break;
+    case 5: kernel_avx2_rows(5, kc, ap, bp, b_step, nr, i0, perm, c, c_rs, c_cs, accumulate); break;
+    case 4: kernel_avx2_rows(4, kc, ap, bp, b_step, nr, i0, perm, c, c_rs, c_cs, accumulate); break;
+    case 3: kernel_avx2_rows(3, kc, ap, bp, b_step, nr, i0, perm, c, c_rs, c_cs, accumulate); break;
+    case 2: kernel_avx2_rows(2, kc, ap, bp, b_step, nr, i0, perm, c, c_rs, c_cs, accumulate); break;
+    default: kernel_avx2_rows(1, kc, ap, bp, b_step, nr, i0, perm, c, c_rs, c_cs, accumulate); break;
     }
 }
 
@@ -234,6 +275,49 @@ static void gemv_avx2(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
     // Fewer than 8 rows left: the scalar reference does the same arithmetic.
     reference_rows(r, m1, n0, n1, k, a, lda, b, b_rs, b_cs, c, c_rs, c_cs, perm);
 }
+// Matrix-vector product on pre-packed A: a panel's 6 rows sit side by side for
+// each k, so one (overlapping) 8-float load feeds 6 lanes with no transposes;
+// 8 panels run at once to hide the FMA latency. Lanes 0–5 run exactly the
+// micro-kernel's FMA chain, so results stay bit-identical.
+__attribute__((target("avx2,fma")))
+static void gemv_packed_avx2(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
+                             const float *a_packed, int64_t mpad, const float *b, int64_t b_rs, int64_t b_cs,
+                             float *c, int64_t c_rs, int64_t c_cs) {
+    enum { G = 8 };
+    for (int64_t j = n0; j < n1; j++) {
+        const float *bj = b + j * b_cs;
+        for (int64_t r = m0; r < m1; r += G * MR) {
+            int panels = (int)min64(G, (m1 - r + MR - 1) / MR);
+            __m256 total[G], acc[G];
+            for (int g = 0; g < G; g++) total[g] = _mm256_setzero_ps();
+            for (int64_t p0 = 0; p0 < k; p0 += KC) {
+                int64_t kc = min64(KC, k - p0);
+                const float *ablock = a_packed + p0 * mpad + r * kc;
+                for (int g = 0; g < G; g++) acc[g] = _mm256_setzero_ps();
+                if (panels == G) {
+                    for (int64_t kk = 0; kk < kc; kk++) {
+                        __m256 bk = _mm256_broadcast_ss(bj + (p0 + kk) * b_rs);
+                        for (int g = 0; g < G; g++)
+                            acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(ablock + g * MR * kc + kk * MR), bk, acc[g]);
+                    }
+                } else {
+                    for (int64_t kk = 0; kk < kc; kk++) {
+                        __m256 bk = _mm256_broadcast_ss(bj + (p0 + kk) * b_rs);
+                        for (int g = 0; g < panels; g++)
+                            acc[g] = _mm256_fmadd_ps(_mm256_loadu_ps(ablock + g * MR * kc + kk * MR), bk, acc[g]);
+                    }
+                }
+                for (int g = 0; g < G; g++) total[g] = p0 == 0 ? acc[g] : _mm256_add_ps(total[g], acc[g]);
+            }
+            for (int g = 0; g < panels; g++) {
+                float out[8];
+                _mm256_storeu_ps(out, total[g]);
+                for (int i = 0; i < MR && r + g * MR + i < m1; i++) c[(r + g * MR + i) * c_rs + j * c_cs] = out[i];
+            }
+        }
+    }
+}
+
 // Packing with in-register 8×8 transposes: the scalar packers' strided
 // single-float stores were a quarter of inference time.
 __attribute__((target("avx2,fma")))
@@ -308,11 +392,58 @@ int has_sgemm_uses_avx2(void) {
 #endif
 }
 
-void has_sgemm_range(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
-                     const float *a, int64_t lda,
-                     const float *b, int64_t b_rs, int64_t b_cs,
-                     float *c, int64_t c_rs, int64_t c_cs,
-                     const int32_t *perm) {
+// Per-thread scratch (0: packed A, 1: packed B, 2: padded image for im2col),
+// grown on demand and kept: inference makes many
+// small GEMM calls, and a fresh allocation of the B buffer (mmap-sized) per
+// call cost page faults on every call.
+static float *scratch(int which, int64_t floats) {
+    static __thread float *buffers[3];
+    static __thread int64_t capacity[3];
+    // 8 floats of slack for the vector packers' overlapping stores.
+    floats += 8;
+    if (capacity[which] < floats) {
+        free(buffers[which]);
+        buffers[which] = aligned_alloc(64, (size_t)((floats * sizeof(float) + 63) / 64 * 64));
+        if (!buffers[which]) abort();
+        capacity[which] = floats;
+    }
+    return buffers[which];
+}
+
+static kernel_fn active_kernel(void) {
+    static kernel_fn kernel = NULL;
+    if (!kernel) kernel = select_kernel();
+    return kernel;
+}
+
+static void pack_a_any(kernel_fn kernel, int64_t i0, int64_t mc, int64_t m1, int64_t p0, int64_t kc,
+                       const float *a, int64_t lda, const int32_t *perm, float *ap) {
+#ifdef HAS_X86
+    if (kernel == kernel_avx2) { pack_a_avx2(i0, mc, m1, p0, kc, a, lda, perm, ap); return; }
+#endif
+    (void)kernel;
+    pack_a(i0, mc, m1, p0, kc, a, lda, perm, ap);
+}
+
+int64_t has_sgemm_packed_a_count(int64_t m, int64_t k) {
+    return ((m + MR - 1) / MR) * MR * k + 8;
+}
+
+void has_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *packed) {
+    int64_t mpad = ((m + MR - 1) / MR) * MR;
+    kernel_fn kernel = active_kernel();
+    for (int64_t pc = 0; pc < k; pc += KC)
+        pack_a_any(kernel, 0, m, m, pc, min64(KC, k - pc), a, lda, NULL, packed + pc * mpad);
+}
+
+// The loop nest. `a_packed` (identity permutation only) is A already in
+// has_sgemm_pack_a's layout for all `m_total` rows: the A block of (pc, ic) is
+// then read in place instead of packed, which needs ic to start on a panel.
+static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
+                         const float *a, int64_t lda, const float *a_packed, int64_t m_total,
+                         const float *b, int64_t b_rs, int64_t b_cs,
+                         float *c, int64_t c_rs, int64_t c_cs,
+                         const int32_t *perm) {
     if (m1 <= m0 || n1 <= n0) return;
     if (k <= 0) {
         for (int64_t r = m0; r < m1; r++) {
@@ -321,11 +452,13 @@ void has_sgemm_range(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
         }
         return;
     }
-    static kernel_fn kernel = NULL;
-    if (!kernel) kernel = select_kernel();
+    kernel_fn kernel = active_kernel();
+    if (perm || m0 % MR != 0) a_packed = NULL;
+    int64_t mpad = ((m_total + MR - 1) / MR) * MR;
 #ifdef HAS_X86
     if (n1 - n0 <= 4 && kernel == kernel_avx2) {
-        gemv_avx2(m0, m1, n0, n1, k, a, lda, b, b_rs, b_cs, c, c_rs, c_cs, perm);
+        if (a_packed) gemv_packed_avx2(m0, m1, n0, n1, k, a_packed, mpad, b, b_rs, b_cs, c, c_rs, c_cs);
+        else gemv_avx2(m0, m1, n0, n1, k, a, lda, b, b_rs, b_cs, c, c_rs, c_cs, perm);
         return;
     }
 #endif
@@ -333,14 +466,18 @@ void has_sgemm_range(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
     int64_t mspan = min64(MC, ((m1 - m0 + MR - 1) / MR) * MR);
     int64_t nspan = min64(NC, ((n1 - n0 + NR - 1) / NR) * NR);
     int64_t kspan = min64(KC, k);
-    // 8 floats of slack after each buffer for the vector packers' overlapping stores.
-    float *ap = aligned_alloc(64, (size_t)((((mspan * kspan + 8) * sizeof(float)) + 63) / 64 * 64));
-    float *bp = aligned_alloc(64, (size_t)((((nspan * kspan + 8) * sizeof(float)) + 63) / 64 * 64));
-    if (!ap || !bp) abort();
+    float *ap = a_packed ? NULL : scratch(0, mspan * kspan);
+    float *bp = scratch(1, nspan * kspan);
 
     // Short reductions over a row-major B (convolutions: K = C·kh·kw) read B
-    // in place: packing would cost as much memory traffic as the product.
-    int direct_b = b_cs == 1 && k <= 64;
+    // in place: packing would cost as much memory traffic as the product. So
+    // does a B small enough to stay in L2 (one image's patches in a deeper conv).
+    int direct_b = b_cs == 1 && (k <= HAS_DIRECT_B_MAX_K || k * (n1 - n0) * (int64_t)sizeof(float) <= HAS_DIRECT_B_MAX_BYTES);
+    int first_store = STORE_SET;
+#ifdef HAS_X86
+    if (kernel == kernel_avx2 && k <= KC && c_cs == 1 && (m1 - m0) * (n1 - n0) * (int64_t)sizeof(float) >= HAS_STREAM_MIN_BYTES)
+        first_store = STORE_STREAM;
+#endif
     for (int64_t jc = n0; jc < n1; jc += NC) {
         int64_t nc = min64(NC, n1 - jc);
         for (int64_t pc = 0; pc < k; pc += KC) {
@@ -358,11 +495,9 @@ void has_sgemm_range(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
             }
             for (int64_t ic = m0; ic < m1; ic += MC) {
                 int64_t mc = min64(MC, m1 - ic);
-#ifdef HAS_X86
-                if (kernel == kernel_avx2) pack_a_avx2(ic, mc, m1, pc, kc, a, lda, perm, ap);
-                else
-#endif
-                pack_a(ic, mc, m1, pc, kc, a, lda, perm, ap);
+                const float *ablock = ap;
+                if (a_packed) ablock = a_packed + pc * mpad + ic * kc;
+                else pack_a_any(kernel, ic, mc, m1, pc, kc, a, lda, perm, ap);
                 for (int64_t jr = 0; jr < nc; jr += NR) {
                     int nr = (int)min64(NR, nc - jr);
                     int in_place = direct_b && nr == NR;
@@ -370,15 +505,31 @@ void has_sgemm_range(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
                     int64_t b_step = in_place ? b_rs : NR;
                     for (int64_t ir = 0; ir < mc; ir += MR) {
                         int mr = (int)min64(MR, mc - ir);
-                        kernel(kc, ap + ir * kc, bpanel, b_step, mr, nr, ic + ir, perm,
-                               c + (jc + jr) * c_cs, c_rs, c_cs, pc > 0);
+                        kernel(kc, ablock + ir * kc, bpanel, b_step, mr, nr, ic + ir, perm,
+                               c + (jc + jr) * c_cs, c_rs, c_cs, pc > 0 ? STORE_ADD : first_store);
                     }
                 }
             }
         }
     }
-    free(ap);
-    free(bp);
+#ifdef HAS_X86
+    if (first_store == STORE_STREAM) _mm_sfence();
+#endif
+}
+
+void has_sgemm_range(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
+                     const float *a, int64_t lda,
+                     const float *b, int64_t b_rs, int64_t b_cs,
+                     float *c, int64_t c_rs, int64_t c_cs,
+                     const int32_t *perm) {
+    sgemm_driver(m0, m1, n0, n1, k, a, lda, NULL, m1, b, b_rs, b_cs, c, c_rs, c_cs, perm);
+}
+
+void has_sgemm_range_packed(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
+                            const float *a, int64_t lda, const float *a_packed, int64_t m,
+                            const float *b, int64_t b_rs, int64_t b_cs,
+                            float *c, int64_t c_rs, int64_t c_cs) {
+    sgemm_driver(m0, m1, n0, n1, k, a, lda, a_packed, m, b, b_rs, b_cs, c, c_rs, c_cs, NULL);
 }
 
 void has_sgemm_reference(int64_t m, int64_t n, int64_t k,
@@ -387,4 +538,67 @@ void has_sgemm_reference(int64_t m, int64_t n, int64_t k,
                          float *c, int64_t c_rs, int64_t c_cs,
                          const int32_t *perm) {
     reference_rows(0, m, 0, n, k, a, lda, b, b_rs, b_cs, c, c_rs, c_cs, perm);
+}
+
+// Copies a short run of floats in 8-float moves (the last one overlapping).
+static inline void copy_run(float *dst, const float *src, int64_t n) {
+    if (n < 8) {
+        for (int64_t x = 0; x < n; x++) dst[x] = src[x];
+        return;
+    }
+    int64_t x = 0;
+    for (; x + 8 <= n; x += 8) memcpy(dst + x, src + x, 8 * sizeof(float));
+    if (x < n) memcpy(dst + n - 8, src + n - 8, 8 * sizeof(float));
+}
+
+void has_im2col(int64_t channels, int64_t height, int64_t width, int64_t kernel_h, int64_t kernel_w,
+                int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                int64_t out_h, int64_t out_w, const float *image, float *cols) {
+    int64_t p = out_h * out_w;
+    if (stride_w == 1) {
+        // Every patch row is then a run of out_w consecutive pixels of the
+        // zero-padded plane: pad once per image, then copy runs with no bounds tests.
+        int64_t ph = (out_h - 1) * stride_h + kernel_h, pw = out_w - 1 + kernel_w;
+        const float *planes = image;
+        int64_t row_stride = width, plane_size = height * width;
+        if (pad_top != 0 || pad_left != 0 || ph > height || pw > width) {
+            float *padded = scratch(2, channels * ph * pw);
+            for (int64_t c = 0; c < channels; c++) {
+                for (int64_t py = 0; py < ph; py++) {
+                    float *out = padded + (c * ph + py) * pw;
+                    int64_t y = py - pad_top;
+                    for (int64_t px = 0; px < pw; px++) {
+                        int64_t x = px - pad_left;
+                        out[px] = (y >= 0 && y < height && x >= 0 && x < width) ? image[(c * height + y) * width + x] : 0.0f;
+                    }
+                }
+            }
+            planes = padded;
+            row_stride = pw;
+            plane_size = ph * pw;
+        }
+        float *dst = cols;
+        for (int64_t c = 0; c < channels; c++)
+            for (int64_t i = 0; i < kernel_h; i++)
+                for (int64_t j = 0; j < kernel_w; j++, dst += p)
+                    for (int64_t oy = 0; oy < out_h; oy++)
+                        copy_run(dst + oy * out_w, planes + c * plane_size + (oy * stride_h + i) * row_stride + j, out_w);
+        return;
+    }
+    float *dst = cols;
+    for (int64_t c = 0; c < channels; c++) {
+        const float *plane = image + c * height * width;
+        for (int64_t i = 0; i < kernel_h; i++) {
+            for (int64_t j = 0; j < kernel_w; j++, dst += p) {
+                for (int64_t oy = 0; oy < out_h; oy++) {
+                    float *out = dst + oy * out_w;
+                    int64_t y = oy * stride_h + i - pad_top;
+                    for (int64_t ox = 0; ox < out_w; ox++) {
+                        int64_t x = ox * stride_w + j - pad_left;
+                        out[ox] = (y >= 0 && y < height && x >= 0 && x < width) ? plane[y * width + x] : 0.0f;
+                    }
+                }
+            }
+        }
+    }
 }

@@ -54,6 +54,15 @@ struct HASRun: ParsableCommand {
     @Option(help: "Seed of the fault draws with --device.")
     var seed: UInt64 = 0
 
+    @Option(help: "Schedule plan to apply with --device (default: <plans>/<model>/<fingerprint>.json if present).")
+    var plan: String?
+
+    @Option(help: "Directory of schedule plans searched with --device.")
+    var plans: String = "Plans"
+
+    @Flag(help: "With --device, also run without the plan and report both accuracies.")
+    var compare = false
+
     @Flag(help: "Print one JSON object with the results on stdout instead of text.")
     var json = false
 
@@ -71,6 +80,7 @@ struct HASRun: ParsableCommand {
         if device == nil && (faultyLayers != nil || trials != 1) {
             throw ValidationError("--faulty-layers and --trials go with --device")
         }
+        if device == nil && (plan != nil || compare) { throw ValidationError("--plan and --compare go with --device") }
         if !(1...10_000).contains(trials) { throw ValidationError("--trials must be between 1 and 10000") }
         if let faultyLayers, faultyLayers.split(separator: ",").isEmpty {
             throw ValidationError("--faulty-layers needs at least one layer name")
@@ -95,6 +105,10 @@ struct HASRun: ParsableCommand {
         let profile = try device.map { try FaultProfile.load(path: $0) }
         let layers = faultyLayers.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let deviceLayers = try network.deviceLayers(named: layers)
+        let selection = try profile.flatMap {
+            try PlanSelection.resolve(explicit: plan, plansDirectory: plans, network: network,
+                                      weightsDigest: bundle.weightsDigest, profile: $0)
+        }
         let threadCount = threads ?? Parallelism.threads
         let classifier = Classifier(network: network, batchSize: batch)
         func classify(_ label: String, _ options: ForwardOptions) throws -> Classification {
@@ -105,12 +119,21 @@ struct HASRun: ParsableCommand {
         let clean = try classify("classifying", ForwardOptions(threads: threadCount))
         var result = clean
         var faulty: RunReport.Device?
+        var unplannedAccuracy: Double?
         if let device, let profile {
-            var runs: [Classification] = []
-            for trial in 0..<trials {
-                let injector = try FaultInjector(network: network, profile: profile, faultyLayers: layers,
-                                                 seed: FaultKeys.trialSeed(seed, trial: trial), threads: threadCount)
-                runs.append(try classify("trial \(trial + 1)/\(trials)", injector.options(ForwardOptions(threads: threadCount))))
+            if selection == nil { PlanSelection.note("no plan for \(network.name) on device \(profile.fingerprint.prefix(12))… in \(plans)/; running unshuffled") }
+            func faultyRuns(_ permutations: [String: [Int32]], _ label: String) throws -> [Classification] {
+                try (0..<trials).map { trial in
+                    let injector = try FaultInjector(network: network, profile: profile, faultyLayers: layers,
+                                                     seed: FaultKeys.trialSeed(seed, trial: trial), threads: threadCount)
+                    return try classify("\(label)trial \(trial + 1)/\(trials)",
+                                        injector.options(ForwardOptions(permutations: permutations, threads: threadCount)))
+                }
+            }
+            let runs = try faultyRuns(selection?.plan.permutations ?? [:], selection == nil ? "" : "planned ")
+            if let labels = set.labels, compare || selection == nil {
+                let unplanned = selection == nil ? runs : try faultyRuns([:], "unplanned ")
+                unplannedAccuracy = FaultyEvaluation.mean(unplanned.map { $0.accuracy(labels: labels) })
             }
             result = runs[0]
             faulty = RunReport.Device(path: device, profile: profile,
@@ -125,9 +148,19 @@ struct HASRun: ParsableCommand {
         if let output { try PredictionWriter.write(result, classes: network.classes, labels: set.labels,
                                                   names: set.names, to: output) }
         if json {
-            print(try report.json())
+            let text = try report.json()
+            print(device == nil ? text : try PlanSelection.addKeys(to: text, plan: selection?.path,
+                                                                   layers: selection?.plan.layers.map(\.name),
+                                                                   unplannedAccuracy: unplannedAccuracy))
         } else {
             print(report.text(classes: network.classes, names: set.names, show: show))
+            if device != nil {
+                var line = "plan: \(selection?.path ?? "none (unshuffled)")"
+                if let unplannedAccuracy, selection != nil {
+                    line += String(format: "; without it %.2f%%", unplannedAccuracy * 100)
+                }
+                print(line)
+            }
         }
     }
 }

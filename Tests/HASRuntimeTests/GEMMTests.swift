@@ -84,6 +84,87 @@ final class GEMMTests: XCTestCase {
         }
     }
 
+    /// Pre-packed A (the identity-order fast path of clean inference) gives
+    /// exactly the bits of the scalar reference, for both B layouts, any thread
+    /// count and odd shapes; with a permutation the packed copy is ignored.
+    func testPrePackedWeightsAreBitIdenticalToReference() {
+        var rng = SplitMix64(seed: 4)
+        for c in Self.cases + [Case(m: 70, k: 600, n: 300), Case(m: 200, k: 40, n: 70), Case(m: 100, k: 513, n: 2)] {
+            let a = (0..<(c.m * c.k)).map { _ in rng.nextSignedUnit() }
+            let b = (0..<(c.k * c.n)).map { _ in rng.nextSignedUnit() }
+            let packed = PackedWeights(m: c.m, k: c.k, weights: a)
+            var perm = (0..<Int32(c.m)).map { $0 }
+            perm.shuffle(using: &rng)
+            for (brs, bcs) in [(c.n, 1), (1, c.k)] {
+                for permuted in [false, true] {
+                    var ref = [Float](repeating: 0, count: c.m * c.n)
+                    a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                        ref.withUnsafeMutableBufferPointer { cp in perm.withUnsafeBufferPointer { pp in
+                            PermutedGEMM.reference(m: c.m, n: c.n, k: c.k, a: ap.baseAddress!, lda: c.k,
+                                                   b: StridedMatrix(bp.baseAddress!, rowStride: brs, colStride: bcs),
+                                                   c: StridedMatrix(cp.baseAddress!, rowStride: c.n, colStride: 1),
+                                                   permutation: permuted ? pp : nil)
+                        } }
+                    } }
+                    for threads in [1, 2] {
+                        var fast = [Float](repeating: .nan, count: c.m * c.n)
+                        a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                            fast.withUnsafeMutableBufferPointer { cp in perm.withUnsafeBufferPointer { pp in
+                                PermutedGEMM.multiply(m: c.m, n: c.n, k: c.k, a: ap.baseAddress!, lda: c.k, packed: packed,
+                                                      b: StridedMatrix(bp.baseAddress!, rowStride: brs, colStride: bcs),
+                                                      c: StridedMatrix(cp.baseAddress!, rowStride: c.n, colStride: 1),
+                                                      permutation: permuted ? pp : nil, threads: threads)
+                            } }
+                        } }
+                        XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern),
+                                       "\(c) B strides (\(brs), \(bcs)) permuted \(permuted) threads \(threads)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// A C of several MB over a single K block (c0's benchmark shape, scaled)
+    /// is written with streaming stores when 32-byte aligned: same bits as the
+    /// reference, aligned or not, shuffled or not, 1 or 2 threads.
+    func testLargeOutputStreamingStoresAreBitIdentical() {
+        var rng = SplitMix64(seed: 5)
+        let m = 32, k = 16, n = 70_000
+        let a = (0..<(m * k)).map { _ in rng.nextSignedUnit() }
+        let b = (0..<(k * n)).map { _ in rng.nextSignedUnit() }
+        var perm = (0..<Int32(m)).map { $0 }
+        perm.shuffle(using: &rng)
+        let raw = UnsafeMutableRawPointer.allocate(byteCount: (m * n + 16) * 4, alignment: 64)
+        defer { raw.deallocate() }
+        let aligned = raw.bindMemory(to: Float.self, capacity: m * n + 16)
+        for permuted in [false, true] {
+            var ref = [Float](repeating: 0, count: m * n)
+            a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in
+                ref.withUnsafeMutableBufferPointer { cp in perm.withUnsafeBufferPointer { pp in
+                    PermutedGEMM.reference(m: m, n: n, k: k, a: ap.baseAddress!, lda: k,
+                                           b: StridedMatrix(bp.baseAddress!, rowStride: n, colStride: 1),
+                                           c: StridedMatrix(cp.baseAddress!, rowStride: n, colStride: 1),
+                                           permutation: permuted ? pp : nil)
+                } }
+            } }
+            for offset in [0, 1] {
+                for threads in [1, 2] {
+                    let out = aligned + offset
+                    out.update(repeating: .nan, count: m * n)
+                    a.withUnsafeBufferPointer { ap in b.withUnsafeBufferPointer { bp in perm.withUnsafeBufferPointer { pp in
+                        PermutedGEMM.multiply(m: m, n: n, k: k, a: ap.baseAddress!, lda: k,
+                                              b: StridedMatrix(bp.baseAddress!, rowStride: n, colStride: 1),
+                                              c: StridedMatrix(out, rowStride: n, colStride: 1),
+                                              permutation: permuted ? pp : nil, threads: threads)
+                    } } }
+                    let got = UnsafeBufferPointer(start: out, count: m * n)
+                    XCTAssertTrue(got.elementsEqual(ref) { $0.bitPattern == $1.bitPattern },
+                                  "permuted \(permuted) offset \(offset) threads \(threads)")
+                }
+            }
+        }
+    }
+
     private func run(_ c: Case, _ a: [Float], _ b: [Float], _ brs: Int, _ bcs: Int,
                      _ out: inout [Float], _ crs: Int, _ ccs: Int, perm: [Int32]?, threads: Int) {
         let p = perm ?? []

@@ -100,6 +100,71 @@ final class LayerTests: XCTestCase {
         }
     }
 
+    /// im2col against its definition: asymmetric pads, strides, kernels as wide as the padded input.
+    func testIm2colMatchesDefinition() {
+        var rng = SplitMix64(seed: 10)
+        let geometries = [
+            ConvGeometry(channels: 2, height: 7, width: 6, kernelH: 4, kernelW: 4, padding: [1, 1, 2, 2]),
+            ConvGeometry(channels: 3, height: 9, width: 8, kernelH: 3, kernelW: 2, strideH: 2, strideW: 3, padding: [0, 2, 1, 0]),
+            ConvGeometry(channels: 1, height: 5, width: 5, kernelH: 5, kernelW: 7, padding: [0, 3, 0, 3]),
+            ConvGeometry(channels: 2, height: 4, width: 9, kernelH: 1, kernelW: 3, strideW: 2),
+        ]
+        for g in geometries {
+            let image = (0..<(g.channels * g.height * g.width)).map { _ in rng.nextSignedUnit() }
+            var cols = [Float](repeating: .nan, count: g.patchSize * g.positions)
+            image.withUnsafeBufferPointer { ip in cols.withUnsafeMutableBufferPointer { cp in
+                im2col(g, image: ip.baseAddress!, into: cp.baseAddress!)
+            } }
+            var row = 0
+            for c in 0..<g.channels {
+                for i in 0..<g.kernelH {
+                    for j in 0..<g.kernelW {
+                        for oy in 0..<g.outHeight {
+                            for ox in 0..<g.outWidth {
+                                let y = oy * g.strideH + i - g.padTop, x = ox * g.strideW + j - g.padLeft
+                                let want: Float = (0..<g.height).contains(y) && (0..<g.width).contains(x)
+                                    ? image[(c * g.height + y) * g.width + x] : 0
+                                XCTAssertEqual(cols[row * g.positions + oy * g.outWidth + ox], want, "\(g) row \(row) (\(oy), \(ox))")
+                            }
+                        }
+                        row += 1
+                    }
+                }
+            }
+        }
+    }
+
+    /// The fused conv → ReLU → max pool (pool first, then bias and ReLU) gives
+    /// the bits of running the three layers one by one, also when a hook puts
+    /// NaN and ±Inf into the conv's GEMM output (as the fault simulator may).
+    func testFusedConvReLUPoolEqualsUnfusedLayers() throws {
+        var rng = SplitMix64(seed: 9)
+        let (manifest, tensors) = Self.smallModel(&rng)
+        let network = try Network(manifest: manifest, tensors: tensors, file: "m.zip")
+        let x = Tensor(shape: [5, 1, 12, 12], data: (0..<(5 * 144)).map { _ in rng.nextSignedUnit() })
+        let specials: [Float] = [.nan, .infinity, -.infinity, .nan]
+        for hooked in [false, true] {
+            var options = ForwardOptions(threads: 2)
+            if hooked {
+                options.afterGEMM = { event in
+                    guard event.layerName == "c0" else { return }
+                    for i in 0..<event.batchSize {
+                        let out = event.output(i)
+                        // Several specials per image, some sharing a pooling window.
+                        for (j, v) in specials.enumerated() { out[(i * 7 + j * 13) % 144] = v }
+                        out[144 + 2] = .nan; out[144 + 3] = .nan; out[144 + 14] = .nan; out[144 + 15] = .nan  // one all-NaN window
+                    }
+                }
+            }
+            let fused = network.run(x, layers: 0..<3, options: options)
+            var unfused = network.run(x, layers: 0..<1, options: options)
+            unfused = network.run(unfused, layers: 1..<2, options: options)
+            unfused = network.run(unfused, layers: 2..<3, options: options)
+            XCTAssertEqual(fused.shape, unfused.shape)
+            XCTAssertEqual(fused.data.map(\.bitPattern), unfused.data.map(\.bitPattern), "hooked \(hooked)")
+        }
+    }
+
     /// conv(2×1×3×3, pad 1) → relu → maxpool 2 → conv(4×2×2×2, stride 2) → relu → dropout → flatten → dense(3) → softmax.
     static func smallModel(_ rng: inout SplitMix64) -> (Manifest, [String: Tensor]) {
         func t(_ shape: [Int]) -> Tensor {

@@ -23,12 +23,18 @@ HAS_BENCH = ROOT / ".build" / "release" / "has-bench"
 BENCH = ROOT / "Tools" / "bench"
 
 
+def load_average():
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
 def run_json(cmd):
     out = subprocess.run(cmd, check=True, capture_output=True, text=True, cwd=ROOT).stdout
     return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
 def gemm(args):
+    start_load = load_average()
     shapes = args.shapes
     ours, peer = {}, {}
     for _ in range(args.rounds):
@@ -45,10 +51,13 @@ def gemm(args):
     for key in ours:
         a, b = statistics.median(ours[key]), statistics.median(peer[key])
         print(f"| {key[0]} | {'dense (Xᵀ)' if key[1] else 'row-major'} | {a:.1f} | {b:.1f} | {a / b:.2f}× |")
+    print(f"\n{args.rounds} alternating rounds × {args.runs} runs, {args.threads} threads; "
+          f"load average {start_load} before, {load_average()} after.")
     return {"ours": {f"{k[0]}/{k[1]}": v for k, v in ours.items()}, "peer": {f"{k[0]}/{k[1]}": v for k, v in peer.items()}}
 
 
 def inference(args):
+    start_load = load_average()
     ours, peer = {}, {}
     batches = args.batches.split(",")
     for _ in range(args.rounds):
@@ -66,6 +75,8 @@ def inference(args):
     for batch in ours:
         a, b = statistics.median(ours[batch]), statistics.median(peer[batch])
         print(f"| {name} | {batch} | {a:.0f} | {b:.0f} | {a / b:.2f}× |")
+    print(f"\n{args.rounds} alternating rounds × {args.runs} passes over {args.limit} images (batch 1: 512 for HAS), "
+          f"{args.threads} threads; load average {start_load} before, {load_average()} after.")
     return {"ours": ours, "peer": peer}
 
 

@@ -1,11 +1,151 @@
 import ArgumentParser
 import Foundation
+import HASPlanner
+import HASRuntime
 
-/// `has-plan [plan] …`: search permutations for a device profile. Not built yet.
+/// `has-plan [plan] …`: search row permutations for a device and write the plan.
 struct PlanCommand: ParsableCommand {
-    static let configuration = CommandConfiguration(commandName: "plan", abstract: "Plan permutations (not available yet).")
+    static let configuration = CommandConfiguration(
+        commandName: "plan",
+        abstract: "Search row permutations for a faulty device and write the schedule plan.",
+        discussion: """
+            Strategies: ga (the paper's genetic algorithm), assign (measure each row's cost of \
+            errors and match rows to positions by their PEs' fault rates), hybrid (the GA \
+            seeded with the assignment). The plan goes to Plans/<model>/<fingerprint>.json \
+            unless --out is given, with a convergence log (.csv) and plot (.svg) beside it. \
+            The GA checkpoints after every generation; --resume continues an interrupted run \
+            to the result it would have reached uninterrupted.
+            """
+    )
+
+    @OptionGroup var problem: ProblemOptions
+    @OptionGroup var ga: GAOptions
+
+    @Option(help: "Search strategy: ga, assign or hybrid.")
+    var strategy: Strategy = .hybrid
+
+    @Option(help: "Plan file to write (default: <plans>/<model>/<fingerprint>.json).")
+    var out: String?
+
+    @Option(help: "Directory of plans, for the default --out.")
+    var plans: String = "Plans"
+
+    @Option(help: "Checkpoint file (default: the plan's path with .checkpoint.json).")
+    var checkpoint: String?
+
+    @Flag(help: "Continue from the checkpoint of an interrupted run.")
+    var resume = false
+
+    @Flag(help: "Replace an existing plan even if it measured better.")
+    var force = false
+
+    @Flag(help: "Print the result as one JSON object on stdout.")
+    var json = false
+
     func run() throws {
-        FileHandle.standardError.write(Data("has-plan: planning is not available yet\n".utf8))
-        throw ExitCode(2)
+        let loaded = try problem.load()
+        let network = loaded.network, profile = loaded.profile
+        let fingerprint = profile.fingerprint
+        let outPath = out ?? SchedulePlan.path(in: plans, model: network.name, fingerprint: fingerprint)
+        let base = outPath.hasSuffix(".json") ? String(outPath.dropLast(5)) : outPath
+        let checkpointPath = checkpoint ?? base + ".checkpoint.json"
+        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: outPath).deletingLastPathComponent().path,
+                                                withIntermediateDirectories: true)
+        let existing = FileManager.default.fileExists(atPath: outPath) ? try? SchedulePlan.load(from: outPath) : nil
+
+        let search = try problem.search(loaded)
+        let config = ga.configuration
+        let key = PlanRunKey(model: network.name, weightsDigest: loaded.bundle.weightsDigest, fingerprint: fingerprint,
+                             layers: search.layers.map(\.name), strategy: strategy, fitnessImages: problem.fitnessRange,
+                             faultSeeds: problem.fitnessSeeds, configuration: config)
+        let resumeFrom = resume ? try PlanCheckpoint.load(from: checkpointPath) : nil
+        let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
+        runner.checkpointPath = strategy == .assign ? nil : checkpointPath
+        let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations, label: "planning \(strategy.rawValue)")
+        runner.onProgress = { generation, _, best, evaluations, seconds in
+            let rate = Double(evaluations) / max(seconds, 1e-9)
+            bar.update(generation, status: String(format: "gen %d best %.4f %.1f eval/s", generation, best, rate))
+        }
+        let result = try runner.run(resume: resumeFrom, checkpointFile: checkpointPath)
+        bar.finish()
+
+        // Accuracies: fitness images (the search's fault seeds) and held-out images (other seeds).
+        let planned = search.evaluator.permutations(result.chromosome)
+        let fitnessAccuracy = SchedulePlan.ImageSetAccuracy(
+            images: loaded.fitness.range, clean: search.evaluator.cleanAccuracy,
+            faulty: .init(trials: search.evaluator.accuracies(permutations: [:], seeds: problem.fitnessSeeds)),
+            planned: .init(trials: search.evaluator.accuracies(permutations: planned, seeds: problem.fitnessSeeds)))
+        var heldOutAccuracy: SchedulePlan.ImageSetAccuracy?
+        if let held = loaded.heldOut {
+            let evaluator = try FaultyEvaluator(network: network, images: held.images, labels: held.labels,
+                                                imageIndices: held.indices, profile: profile,
+                                                faultyLayers: search.layers.map(\.name),
+                                                threads: problem.threads ?? Parallelism.threads)
+            let seed = problem.heldOutSeeds[0], trials = problem.heldOutTrials
+            heldOutAccuracy = SchedulePlan.ImageSetAccuracy(
+                images: held.range, clean: evaluator.cleanAccuracy,
+                faulty: .init(trials: evaluator.evaluate(seed: seed, trials: trials).accuracies),
+                planned: .init(trials: evaluator.evaluate(permutations: planned, seed: seed, trials: trials).accuracies))
+        }
+        let isGA = strategy != .assign
+        let plan = SchedulePlan(
+            model: .init(name: network.name, weightsDigest: loaded.bundle.weightsDigest),
+            profileFingerprint: fingerprint,
+            layers: zip(search.layers, result.chromosome).map { .init(name: $0.name, permutation: $1) },
+            provenance: .init(strategy: strategy.rawValue, seed: ga.seed, faultSeeds: problem.fitnessSeeds,
+                              population: isGA ? config.population : nil, generations: result.generations,
+                              crossoverRate: isGA ? config.crossoverRate : nil, mutationRate: isGA ? config.mutationRate : nil,
+                              evaluations: result.evaluations, wallSeconds: (result.seconds * 10).rounded() / 10,
+                              fitnessImages: loaded.fitness.range, heldOutImages: loaded.heldOut?.range,
+                              dataset: loaded.imagesPath, created: ISO8601DateFormatter().string(from: Date())),
+            accuracy: .init(fitness: fitnessAccuracy, heldOut: heldOutAccuracy))
+
+        // Never replace a plan that measured better (on the same images) unless forced.
+        var written = true
+        if let existing, !force, let old = existing.measuredAccuracy, let new = plan.measuredAccuracy, old > new {
+            written = false
+            writeStderr(String(format: "has-plan: kept %@: it measured %.2f%%, this run %.2f%% (use --force to replace it)",
+                               outPath, old * 100, new * 100))
+        } else {
+            try plan.write(to: outPath)
+        }
+        try writeFileAtomically(PlanRunner.convergenceCSV(result, strategy: strategy), to: base + ".convergence.csv")
+        let svg = LinePlot.svg(title: "\(network.name) \(plan.layers.map(\.name).joined(separator: "+")) \(profile.kind.rawValue): \(strategy.rawValue)",
+                               xLabel: "fitness evaluations", yLabel: "fitness (mean accuracy)",
+                               series: [.init(name: "best", points: result.convergence.map { (Double($0.evaluations), $0.best) }),
+                                        .init(name: "population mean", points: result.convergence.map { (Double($0.evaluations), $0.mean) })])
+        try writeFileAtomically(svg, to: base + ".convergence.svg")
+        if strategy != .assign { try? FileManager.default.removeItem(atPath: checkpointPath) }
+
+        if let fast = search.evaluator as? IncrementalConvEvaluator, ProcessInfo.processInfo.environment["HAS_PLAN_STATS"] != nil {
+            let pairs = fast.effectivePairs
+            writeStderr(String(format: "incremental: %.1f faults/image/seed, %d of %d (position, row) pairs effective; %d passes, %.0f tail images/pass, %.0f memo hits/pass",
+                               fast.meanFaultsPerImage, pairs.effective, pairs.total, fast.passes,
+                               Double(fast.tailImages) / Double(max(1, fast.passes)), Double(fast.memoHits) / Double(max(1, fast.passes))))
+        }
+        if json {
+            var object: [String: Any] = [
+                "plan": written ? outPath : NSNull(), "strategy": strategy.rawValue, "fingerprint": fingerprint,
+                "evaluations": result.evaluations, "seconds": result.seconds, "fitness": result.fitness,
+                "incremental": search.incremental,
+            ]
+            func dict(_ a: SchedulePlan.ImageSetAccuracy) -> [String: Any] {
+                ["images": a.images, "clean": a.clean, "faulty": a.faulty.mean, "faulty_std": a.faulty.std,
+                 "planned": a.planned.mean, "planned_std": a.planned.std, "recovery": a.recovery ?? NSNull()]
+            }
+            object["fitness_accuracy"] = dict(fitnessAccuracy)
+            object["held_out_accuracy"] = heldOutAccuracy.map(dict) ?? NSNull()
+            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
+            print(String(decoding: data, as: UTF8.self))
+        } else {
+            print("plan: \(written ? outPath : "(not written)")")
+            print(String(format: "strategy %@, %d evaluations × %d fault draws, %.1f s%@", strategy.rawValue, result.evaluations,
+                         problem.evals, result.seconds, search.incremental ? " (incremental fitness)" : ""))
+            for a in [fitnessAccuracy, heldOutAccuracy].compactMap({ $0 }) {
+                let recovered = a.recovery.map { String(format: ", recovered %.0f%% of the loss", $0 * 100) } ?? ""
+                print(String(format: "images %@: clean %.2f%%, faulty %@, planned %@%@", a.images, a.clean * 100,
+                             percent(a.faulty), percent(a.planned), recovered))
+            }
+        }
     }
 }

@@ -22,12 +22,34 @@ void has_sgemm_range(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
                      float *c, int64_t c_rs, int64_t c_cs,
                      const int32_t *perm);
 
+/// Floats needed by has_sgemm_pack_a for an m×k matrix (including slack).
+int64_t has_sgemm_packed_a_count(int64_t m, int64_t k);
+
+/// Packs row-major A (m×k, identity order) once into the panel layout the
+/// kernel reads, so that has_sgemm_range_packed skips packing A on every call.
+void has_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *packed);
+
+/// has_sgemm_range with the identity permutation and A also given pre-packed
+/// (`a_packed` from has_sgemm_pack_a of all `m` rows of `a`). Bit-identical to
+/// has_sgemm_range. `a` is still read by the matrix-vector path (n1 - n0 <= 4)
+/// and when m0 is not a multiple of the panel height 6.
+void has_sgemm_range_packed(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
+                            const float *a, int64_t lda, const float *a_packed, int64_t m,
+                            const float *b, int64_t b_rs, int64_t b_cs,
+                            float *c, int64_t c_rs, int64_t c_cs);
+
 /// The scalar reference: same arithmetic order as has_sgemm_range, no packing.
 void has_sgemm_reference(int64_t m, int64_t n, int64_t k,
                          const float *a, int64_t lda,
                          const float *b, int64_t b_rs, int64_t b_cs,
                          float *c, int64_t c_rs, int64_t c_cs,
                          const int32_t *perm);
+
+/// Unfolds one CHW image into the K×P patch matrix (K = C·kh·kw in OIHW order,
+/// P = out_h·out_w, row-major); zero padding. See Im2Col.swift.
+void has_im2col(int64_t channels, int64_t height, int64_t width, int64_t kernel_h, int64_t kernel_w,
+                int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
+                int64_t out_h, int64_t out_w, const float *image, float *cols);
 
 /// 1 when the AVX2+FMA micro-kernel is in use on this CPU.
 int has_sgemm_uses_avx2(void);

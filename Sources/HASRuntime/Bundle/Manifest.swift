@@ -105,11 +105,34 @@ public struct Provenance: Codable, Equatable, Sendable {
     public var trainingSeconds: Double?
     public var trainer: String?
     public var notes: String?
+    // Training details written by has-train (absent in older bundles).
+    public var batchSize: Int?
+    /// e.g. "cosine" or "constant".
+    public var learningRateSchedule: String?
+    /// Data augmentation applied to training images, in words; nil if none.
+    public var augmentation: String?
+    /// Images trained on and held out for validation (from the training file).
+    public var trainingImages: Int?
+    public var validationImages: Int?
+    /// Top-1 accuracy on the held-out validation images at the kept epoch.
+    public var validationAccuracy: Double?
+    /// The epoch whose weights were kept (best validation accuracy).
+    public var bestEpoch: Int?
+    /// Images the test accuracy was measured on.
+    public var testImages: Int?
+    /// The command that made the bundle.
+    public var commandLine: String?
+    /// Function-preserving rescalings applied after training, in order, e.g.
+    /// "c0 x4, h0 /4" (see docs/training.md); nil if none.
+    public var rescaling: [String]?
 
     public init(dataset: String? = nil, datasetFiles: [String: String]? = nil, seed: UInt64? = nil,
                 epochs: Int? = nil, optimizer: String? = nil, learningRate: Double? = nil,
                 testAccuracy: Double? = nil, trainingSeconds: Double? = nil, trainer: String? = nil,
-                notes: String? = nil) {
+                notes: String? = nil, batchSize: Int? = nil, learningRateSchedule: String? = nil,
+                augmentation: String? = nil, trainingImages: Int? = nil, validationImages: Int? = nil,
+                validationAccuracy: Double? = nil, bestEpoch: Int? = nil, testImages: Int? = nil,
+                commandLine: String? = nil, rescaling: [String]? = nil) {
         self.dataset = dataset
         self.datasetFiles = datasetFiles
         self.seed = seed
@@ -120,12 +143,26 @@ public struct Provenance: Codable, Equatable, Sendable {
         self.trainingSeconds = trainingSeconds
         self.trainer = trainer
         self.notes = notes
+        self.batchSize = batchSize
+        self.learningRateSchedule = learningRateSchedule
+        self.augmentation = augmentation
+        self.trainingImages = trainingImages
+        self.validationImages = validationImages
+        self.validationAccuracy = validationAccuracy
+        self.bestEpoch = bestEpoch
+        self.testImages = testImages
+        self.commandLine = commandLine
+        self.rescaling = rescaling
     }
 
     enum CodingKeys: String, CodingKey {
         case dataset, datasetFiles = "dataset_files", seed, epochs, optimizer
         case learningRate = "learning_rate", testAccuracy = "test_accuracy"
         case trainingSeconds = "training_seconds", trainer, notes
+        case batchSize = "batch_size", learningRateSchedule = "learning_rate_schedule", augmentation
+        case trainingImages = "training_images", validationImages = "validation_images"
+        case validationAccuracy = "validation_accuracy", bestEpoch = "best_epoch", testImages = "test_images"
+        case commandLine = "command_line", rescaling
     }
 }
 

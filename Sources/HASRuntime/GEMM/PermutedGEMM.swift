@@ -47,7 +47,23 @@ public enum PermutedGEMM {
         permutation: UnsafeBufferPointer<Int32>? = nil,
         threads: Int = Parallelism.threads
     ) {
+        multiply(m: m, n: n, k: k, a: a, lda: lda, packed: nil, b: b, c: c, permutation: permutation, threads: threads)
+    }
+
+    /// As above, with A also available pre-packed (`packed` made from the same
+    /// `a`). The packed copy is used only when there is no permutation; the
+    /// result is bit-identical either way.
+    public static func multiply(
+        m: Int, n: Int, k: Int,
+        a: UnsafePointer<Float>, lda: Int,
+        packed: PackedWeights?,
+        b: StridedMatrix<UnsafePointer<Float>>,
+        c: StridedMatrix<UnsafeMutablePointer<Float>>,
+        permutation: UnsafeBufferPointer<Int32>? = nil,
+        threads: Int = Parallelism.threads
+    ) {
         precondition(m >= 0 && n >= 0 && k >= 0)
+        precondition(packed == nil || (packed!.m == m && packed!.k == k), "packed weights of another shape")
         precondition(permutation == nil || permutation!.count == m, "permutation must have m entries")
         if m == 0 || n == 0 { return }
         let perm = permutation?.baseAddress
@@ -55,19 +71,28 @@ public enum PermutedGEMM {
         let workers = flops < 2e6 ? 1 : threads
         // Each worker packs all of the operand it does not split, so split the
         // side whose partner is smaller. Ranges never change any element's arithmetic.
+        let prepacked = perm == nil ? packed?.storage : nil
+        // With A pre-packed, splitting columns costs only re-reading packed A
+        // (no packing), while splitting rows would make every worker pack all of B.
         let splitRows = m >= workers * panelRows * 4 && (n < m || n < workers * panelColumns * 2)
+            && !(prepacked != nil && n >= workers * panelColumns * 4)
+        func range(_ rows: Range<Int>, _ cols: Range<Int>) {
+            if let prepacked {
+                has_sgemm_range_packed(Int64(rows.lowerBound), Int64(rows.upperBound),
+                                       Int64(cols.lowerBound), Int64(cols.upperBound), Int64(k),
+                                       a, Int64(lda), prepacked, Int64(m), b.base, Int64(b.rowStride), Int64(b.colStride),
+                                       c.base, Int64(c.rowStride), Int64(c.colStride))
+            } else {
+                has_sgemm_range(Int64(rows.lowerBound), Int64(rows.upperBound),
+                                Int64(cols.lowerBound), Int64(cols.upperBound), Int64(k),
+                                a, Int64(lda), b.base, Int64(b.rowStride), Int64(b.colStride),
+                                c.base, Int64(c.rowStride), Int64(c.colStride), perm)
+            }
+        }
         if !splitRows {
-            Parallelism.forRanges(n, granule: panelColumns, threads: workers) { cols in
-                has_sgemm_range(0, Int64(m), Int64(cols.lowerBound), Int64(cols.upperBound), Int64(k),
-                                a, Int64(lda), b.base, Int64(b.rowStride), Int64(b.colStride),
-                                c.base, Int64(c.rowStride), Int64(c.colStride), perm)
-            }
+            Parallelism.forRanges(n, granule: panelColumns, threads: workers) { cols in range(0..<m, cols) }
         } else {
-            Parallelism.forRanges(m, granule: panelRows, threads: workers) { rows in
-                has_sgemm_range(Int64(rows.lowerBound), Int64(rows.upperBound), 0, Int64(n), Int64(k),
-                                a, Int64(lda), b.base, Int64(b.rowStride), Int64(b.colStride),
-                                c.base, Int64(c.rowStride), Int64(c.colStride), perm)
-            }
+            Parallelism.forRanges(m, granule: panelRows, threads: workers) { rows in range(rows, 0..<n) }
         }
     }
 

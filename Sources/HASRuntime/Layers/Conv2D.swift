@@ -9,6 +9,8 @@ public struct Conv2D: Sendable {
     /// Row-major O×K.
     public let weight: [Float]
     public let bias: [Float]
+    /// `weight` in the kernel's panel layout, for unshuffled runs.
+    let packedWeight: PackedWeights
 
     public init(name: String, geometry: ConvGeometry, outChannels: Int, weight: [Float], bias: [Float]) {
         precondition(weight.count == outChannels * geometry.patchSize && bias.count == outChannels)
@@ -17,6 +19,7 @@ public struct Conv2D: Sendable {
         self.outChannels = outChannels
         self.weight = weight
         self.bias = bias
+        packedWeight = PackedWeights(m: outChannels, k: geometry.patchSize, weights: weight)
     }
 
     public var gemmShape: GEMMShape {
@@ -59,7 +62,7 @@ public struct Conv2D: Sendable {
                                     let y = pool == nil ? ob + i * outSize : scratch + kk * p
                                     im2col(g, image: xb + i * inSize, into: cols)
                                     PermutedGEMM.multiply(
-                                        m: o, n: p, k: kk, a: wp.baseAddress!, lda: kk,
+                                        m: o, n: p, k: kk, a: wp.baseAddress!, lda: kk, packed: packedWeight,
                                         b: StridedMatrix(UnsafePointer(cols), rowStride: p, colStride: 1),
                                         c: StridedMatrix(y, rowStride: p, colStride: 1),
                                         permutation: pp, threads: gemmThreads)
@@ -69,6 +72,10 @@ public struct Conv2D: Sendable {
                                                        weights: wp.baseAddress!, permutation: pp,
                                                        bRowStride: p, bColStride: 1, cRowStride: p, cColStride: 1,
                                                        input: { _ in UnsafePointer(cols) }, output: { _ in y }))
+                                    }
+                                    if relu, let pool {
+                                        pool.poolBiasReLU(image: UnsafePointer(y), into: ob + i * outSize, bias: bp.baseAddress!)
+                                        continue
                                     }
                                     for c in 0..<o {
                                         let plane = y + c * p, b = bp[c]

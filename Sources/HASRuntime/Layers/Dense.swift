@@ -8,6 +8,8 @@ public struct Dense: Sendable {
     public let outFeatures: Int
     public let weight: [Float]
     public let bias: [Float]
+    /// `weight` in the kernel's panel layout, for unshuffled runs.
+    let packedWeight: PackedWeights
 
     public init(name: String, inFeatures: Int, outFeatures: Int, weight: [Float], bias: [Float]) {
         precondition(weight.count == inFeatures * outFeatures && bias.count == outFeatures)
@@ -16,6 +18,7 @@ public struct Dense: Sendable {
         self.outFeatures = outFeatures
         self.weight = weight
         self.bias = bias
+        packedWeight = PackedWeights(m: outFeatures, k: inFeatures, weights: weight)
     }
 
     public var gemmShape: GEMMShape {
@@ -36,7 +39,7 @@ public struct Dense: Sendable {
                 weight.withUnsafeBufferPointer { wp in
                     withOptionalBuffer(options.permutations[name]) { pp in
                         let xb = xp.baseAddress!, tb = tp.baseAddress!
-                        PermutedGEMM.multiply(m: m, n: n, k: k, a: wp.baseAddress!, lda: k,
+                        PermutedGEMM.multiply(m: m, n: n, k: k, a: wp.baseAddress!, lda: k, packed: packedWeight,
                                               b: StridedMatrix(xb, rowStride: 1, colStride: k),
                                               c: StridedMatrix(tb, rowStride: n, colStride: 1),
                                               permutation: pp, threads: options.threads)

@@ -1,3 +1,5 @@
+import HASKernels
+
 /// Geometry of a 2-D convolution or pooling window over an NCHW input.
 public struct ConvGeometry: Equatable, Sendable {
     public var channels: Int, height: Int, width: Int
@@ -27,41 +29,13 @@ public struct ConvGeometry: Equatable, Sendable {
 /// P = output positions, row-major), so that a convolution is W[O×K] · cols[K×P].
 ///
 /// - Complexity: O(K·P).
-@inline(__always)
+///
+/// In C (HASKernels): the short runs of a small image (14 floats per row for
+/// fashion-cnn's c1) made per-run memmove/memset calls cost a quarter of inference.
 public func im2col(_ g: ConvGeometry, image: UnsafePointer<Float>, into cols: UnsafeMutablePointer<Float>) {
-    let oh = g.outHeight, ow = g.outWidth, p = oh * ow
-    var row = 0
-    for c in 0..<g.channels {
-        let plane = image + c * g.height * g.width
-        for i in 0..<g.kernelH {
-            for j in 0..<g.kernelW {
-                let dst = cols + row * p
-                for oy in 0..<oh {
-                    let y = oy * g.strideH + i - g.padTop
-                    let out = dst + oy * ow
-                    if y < 0 || y >= g.height {
-                        out.update(repeating: 0, count: ow)
-                        continue
-                    }
-                    let src = plane + y * g.width
-                    if g.strideW == 1 {
-                        // Contiguous run: zero the padded ends, copy the middle.
-                        let x0 = j - g.padLeft
-                        let lo = max(0, -x0), hi = min(ow, g.width - x0)
-                        if lo > 0 { out.update(repeating: 0, count: min(lo, ow)) }
-                        if hi > lo { (out + lo).update(from: src + x0 + lo, count: hi - lo) }
-                        if hi < ow { (out + max(hi, 0)).update(repeating: 0, count: ow - max(hi, 0)) }
-                    } else {
-                        for ox in 0..<ow {
-                            let x = ox * g.strideW + j - g.padLeft
-                            out[ox] = (x >= 0 && x < g.width) ? src[x] : 0
-                        }
-                    }
-                }
-                row += 1
-            }
-        }
-    }
+    has_im2col(Int64(g.channels), Int64(g.height), Int64(g.width), Int64(g.kernelH), Int64(g.kernelW),
+               Int64(g.strideH), Int64(g.strideW), Int64(g.padTop), Int64(g.padLeft),
+               Int64(g.outHeight), Int64(g.outWidth), image, cols)
 }
 
 /// Adjoint of `im2col`: accumulates a K×P patch-gradient matrix back into a CHW

@@ -32,6 +32,45 @@ public struct MaxPool2D: Sendable {
         return out
     }
 
+    /// relu(pool(x) + bias[c]) of a raw (pre-bias) conv output: equal, bit for
+    /// bit, to pooling relu(x + bias[c]), because adding a constant and ReLU are
+    /// monotone (rounding included). NaN is skipped in the max: ReLU maps a NaN
+    /// to 0, which never beats the max of the rest after ReLU (all ≥ 0), and an
+    /// all-NaN window gives relu(-inf) = 0. Pools first, so the bias and ReLU
+    /// touch a quarter of the values.
+    public func poolBiasReLU(image src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
+                             bias: UnsafePointer<Float>) {
+        let g = geometry, oh = g.outHeight, ow = g.outWidth
+        @inline(__always) func larger(_ x: Float, _ m: Float) -> Float { x > m ? x : m }
+        @inline(__always) func relu(_ v: Float) -> Float { v > 0 ? v : 0 }
+        for c in 0..<g.channels {
+            let plane = src + c * g.height * g.width, out = dst + c * oh * ow, b = bias[c]
+            if g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2 {
+                for oy in 0..<oh {
+                    let r0 = plane + 2 * oy * g.width, r1 = r0 + g.width, o = out + oy * ow
+                    for ox in 0..<ow {
+                        var m = larger(r0[2 * ox], -.infinity)
+                        m = larger(r0[2 * ox + 1], m)
+                        m = larger(r1[2 * ox], m)
+                        m = larger(r1[2 * ox + 1], m)
+                        o[ox] = relu(m + b)
+                    }
+                }
+                continue
+            }
+            for oy in 0..<oh {
+                for ox in 0..<ow {
+                    var m = -Float.infinity
+                    for i in 0..<g.kernelH {
+                        let row = plane + (oy * g.strideH + i) * g.width + ox * g.strideW
+                        for j in 0..<g.kernelW { m = larger(row[j], m) }
+                    }
+                    out[oy * ow + ox] = relu(m + b)
+                }
+            }
+        }
+    }
+
     /// Pools one CHW image. `finite` promises the input has no NaN (e.g. it
     /// just went through ReLU, which maps NaN to 0), allowing the fast path.
     public func pool(image src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>, finite: Bool = false) {

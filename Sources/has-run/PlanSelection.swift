@@ -1,0 +1,39 @@
+import Foundation
+import HASRuntime
+
+/// Which schedule plan `has-run --device` applies: `--plan FILE`, or the plan
+/// stored for (model, device fingerprint) under `--plans` (default `Plans/`).
+struct PlanSelection {
+    var path: String
+    var plan: SchedulePlan
+
+    /// The plan to apply, validated against the model and the device; nil when
+    /// none was asked for and none is stored (the run is then unshuffled).
+    /// - Throws: `InputError` naming the plan file when it is unreadable or
+    ///   made for another model, weights, device, or layers.
+    static func resolve(explicit: String?, plansDirectory: String, network: Network, weightsDigest: String,
+                        profile: FaultProfile) throws -> PlanSelection? {
+        let fingerprint = profile.fingerprint
+        guard let path = explicit ?? SchedulePlan.find(in: plansDirectory, model: network.name, fingerprint: fingerprint) else {
+            return nil
+        }
+        let plan = try SchedulePlan.load(from: path)
+        try plan.validate(for: network, weightsDigest: weightsDigest, fingerprint: fingerprint, file: path)
+        return PlanSelection(path: path, plan: plan)
+    }
+
+    /// Adds the plan keys to has-run's JSON object: `plan` (path or null),
+    /// `planned_layers`, and `unplanned_accuracy` (faulty device, no plan).
+    static func addKeys(to json: String, plan: String?, layers: [String]?, unplannedAccuracy: Double?) throws -> String {
+        guard var object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return json }
+        object["plan"] = plan ?? NSNull()
+        if let layers { object["planned_layers"] = layers }
+        object["unplanned_accuracy"] = unplannedAccuracy ?? NSNull()
+        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    static func note(_ text: String) {
+        FileHandle.standardError.write(Data(("has-run: " + text + "\n").utf8))
+    }
+}

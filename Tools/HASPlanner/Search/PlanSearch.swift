@@ -1,0 +1,124 @@
+import Foundation
+import HASRuntime
+
+/// Search strategies (spec §7 and beyond).
+public enum Strategy: String, CaseIterable, Codable, Sendable {
+    /// The paper's GA from a random population (plus the identity schedule).
+    case ga
+    /// Sensitivity-guided: measure each row's cost of errors, match rows to positions by exposure.
+    case assign
+    /// The GA seeded with the assignment and perturbations of it.
+    case hybrid
+}
+
+/// One planning problem: a model, a device, the layers to plan (which are also
+/// the faulty layers), the fitness images and the fault seeds (common random
+/// numbers: every candidate meets the same device behaviour).
+public final class PlanSearch {
+    public let network: Network
+    public let profile: FaultProfile
+    public let layers: [DeviceLayer]
+    public let images: Tensor
+    public let labels: [Int]
+    public let imageIndices: [Int]
+    public let faultSeeds: [UInt64]
+    public let threads: Int
+    public let evaluator: PlanEvaluator
+    /// Whether the fast incremental evaluator applies (one conv before pool and dense).
+    public let incremental: Bool
+
+    public init(network: Network, profile: FaultProfile, layers: [String], images: Tensor, labels: [Int],
+                imageIndices: [Int], faultSeeds: [UInt64], threads: Int = Parallelism.threads) throws {
+        self.network = network
+        self.profile = profile
+        self.layers = try network.deviceLayers(named: layers, option: "--layers")
+        self.images = images
+        self.labels = labels
+        self.imageIndices = imageIndices
+        self.faultSeeds = faultSeeds
+        self.threads = threads
+        if self.layers.count == 1,
+           let fast = try IncrementalConvEvaluator(network: network, profile: profile, layer: self.layers[0].name,
+                                                   images: images, labels: labels, imageIndices: imageIndices,
+                                                   seeds: faultSeeds, threads: threads) {
+            evaluator = fast
+            incremental = true
+        } else {
+            evaluator = FullPlanEvaluator(try FaultyEvaluator(network: network, images: images, labels: labels,
+                                                              imageIndices: imageIndices, profile: profile,
+                                                              faultyLayers: self.layers.map(\.name), threads: threads))
+            incremental = false
+        }
+    }
+
+    public var layerSizes: [Int] { layers.map(\.shape.m) }
+    public var identity: Chromosome { evaluator.identity }
+
+    /// Mean accuracy over the fault seeds.
+    public func fitness(_ chromosome: Chromosome) -> Double { evaluator.fitness(chromosome, seeds: faultSeeds) }
+
+    /// The GA's fitness function.
+    public var fitnessFunction: GeneticAlgorithm.Fitness { { [self] batch in batch.map { fitness($0) } } }
+
+    // MARK: Assignment
+
+    public struct Assignment {
+        public var chromosome: Chromosome
+        /// Per layer: the rate levels and each row's measured cost at each level.
+        public var levels: [[Double]]
+        public var costs: [[[Double]]]
+        public var exposure: [[Double]]
+        /// Full-evaluation equivalents spent measuring (for fair comparisons with the GA).
+        public var evaluationEquivalents: Int
+    }
+
+    /// Mean fault rate seen by each position of `layer` (over its K tiles).
+    public func exposure(_ layer: DeviceLayer) -> [Double] {
+        let map = layer.map(on: profile)
+        return PositionExposure.meanRates(rates: Array(profile.rates.joined()), blocks: profile.geometry.blocks,
+                                          threads: profile.geometry.threads, rows: layer.shape.m, k: layer.shape.k,
+                                          tileK: map.tileK)
+    }
+
+    /// The sensitivity-guided plan, each layer matched on its own (the others unshuffled).
+    public func assign(progress: (String, Int, Int) -> Void = { _, _, _ in }) throws -> Assignment {
+        var result = Assignment(chromosome: [], levels: [], costs: [], exposure: [], evaluationEquivalents: 0)
+        for layer in layers {
+            let e = exposure(layer)
+            let top = e.max() ?? 0
+            guard top > 0 else {
+                result.chromosome.append(Permutations.identity(layer.shape.m))
+                result.levels.append([]); result.costs.append([]); result.exposure.append(e)
+                continue
+            }
+            let levels = [top / 2, top]
+            let costs = try RowSensitivity.measure(network: network, profile: profile, layer: layer, images: images,
+                                                   labels: labels, imageIndices: imageIndices, seeds: faultSeeds,
+                                                   levels: levels, threads: threads) { progress(layer.name, $0, $1) }
+            result.chromosome.append(AssignmentStrategy.permutation(costs: costs, levels: levels, exposure: e))
+            result.levels.append(levels); result.costs.append(costs); result.exposure.append(e)
+            let fast = layers.count == 1 && incremental
+            result.evaluationEquivalents += RowSensitivity.cost(incremental: fast, layer: layer,
+                                                                threads: profile.geometry.threads,
+                                                                levels: levels.count, seeds: 1)
+        }
+        return result
+    }
+
+    /// The hybrid's initial population: the assignment, then copies of it with
+    /// 1, 2, 3, … random swaps per layer (cycling up to `maxSwaps`).
+    public static func perturbations(of chromosome: Chromosome, count: Int, seed: UInt64, maxSwaps: Int = 4) -> [Chromosome] {
+        var rng = SplitMix64(seed: SplitMix64.mix(seed ^ 0x4859_4252_4944))
+        var result = [chromosome]
+        var i = 0
+        while result.count < count {
+            var c = chromosome
+            for _ in 0...(i % maxSwaps) {
+                for layer in c.indices { GeneticOperators.swapMutation(&c[layer], using: &rng) }
+            }
+            result.append(c)
+            i += 1
+        }
+        return result
+    }
+}

@@ -1,0 +1,66 @@
+import ArgumentParser
+import Foundation
+import HASPlanner
+import HASRuntime
+
+/// `has-plan compare …`: ga, assign and hybrid on the same problem and seeds.
+struct CompareCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "compare",
+        abstract: "Run ga, assign and hybrid on the same problem and seeds; fitness vs evaluations (CSV + SVG).",
+        discussion: """
+            Writes <out>.csv (strategy, generation, evaluations, best and mean fitness, seconds) \
+            and <out>.svg, and prints how many evaluations each strategy needed to reach the \
+            GA's final fitness. No plan is written.
+            """
+    )
+
+    @OptionGroup var problem: ProblemOptions
+    @OptionGroup var ga: GAOptions
+
+    @Option(help: "Output prefix: writes PREFIX.csv and PREFIX.svg.")
+    var out: String
+
+    func run() throws {
+        var loaded = try problem.load()
+        loaded.heldOut = nil
+        let search = try problem.search(loaded)
+        let config = ga.configuration
+        var results: [(Strategy, PlanRunner.Result)] = []
+        for strategy in [Strategy.ga, .assign, .hybrid] {
+            let key = PlanRunKey(model: loaded.network.name, weightsDigest: loaded.bundle.weightsDigest,
+                                 fingerprint: loaded.profile.fingerprint, layers: search.layers.map(\.name),
+                                 strategy: strategy, fitnessImages: problem.fitnessRange, faultSeeds: problem.fitnessSeeds,
+                                 configuration: config)
+            let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
+            let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations, label: strategy.rawValue)
+            runner.onProgress = { generation, _, best, evaluations, _ in
+                bar.update(generation, status: String(format: "best %.4f, %d evaluations", best, evaluations))
+            }
+            results.append((strategy, try runner.run()))
+            bar.finish()
+        }
+        var csv = ""
+        for (i, (strategy, result)) in results.enumerated() {
+            let text = PlanRunner.convergenceCSV(result, strategy: strategy)
+            csv += i == 0 ? text : String(text.drop { $0 != "\n" }.dropFirst())
+        }
+        try writeFileAtomically(csv, to: out + ".csv")
+        let title = "\(loaded.network.name) \(search.layers.map(\.name).joined(separator: "+")) \(loaded.profile.kind.rawValue): best fitness vs evaluations"
+        let svg = LinePlot.svg(title: title, xLabel: "fitness evaluations (each over \(problem.evals) fault draws)",
+                               yLabel: "best fitness (mean accuracy)",
+                               series: results.map { s, r in .init(name: s.rawValue, points: r.convergence.map { (Double($0.evaluations), $0.best) }) })
+        try writeFileAtomically(svg, to: out + ".svg")
+
+        let faulty = search.fitness(search.identity)
+        let target = results.first { $0.0 == .ga }!.1.fitness
+        print(String(format: "fitness images %@: clean %.2f%%, unshuffled %.2f%%", problem.fitnessRange,
+                     search.evaluator.cleanAccuracy * 100, faulty * 100))
+        for (strategy, result) in results {
+            let reach = result.convergence.first { $0.best >= target }.map { "\($0.evaluations)" } ?? "never"
+            print(String(format: "%-7@ final %.4f after %5d evaluations, %.1f s; reached the GA's final %.4f after %@ evaluations",
+                         strategy.rawValue, result.fitness, result.evaluations, result.seconds, target, reach))
+        }
+        print("wrote \(out).csv, \(out).svg")
+    }
+}

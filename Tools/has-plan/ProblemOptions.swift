@@ -1,0 +1,159 @@
+import ArgumentParser
+import Foundation
+import HASPlanner
+import HASRuntime
+
+/// Options that define a planning problem (shared by `plan` and `compare`).
+struct ProblemOptions: ParsableArguments {
+    @Option(help: "Model bundle: a .zip file, or its path without the .zip extension.")
+    var model: String
+
+    @Option(help: "Fault profile of the device (JSON, from has-diagnose).")
+    var profile: String
+
+    @Option(help: "Comma-separated weighted layers to plan; they are also the faulty layers (e.g. c0 or c0,c1).")
+    var layers: String
+
+    @Option(help: "Images: IDX or .npy (default: the MNIST or Fashion-MNIST test set matching the model).")
+    var images: String?
+
+    @Option(help: "Labels for --images (default: the matching test-set labels).")
+    var labels: String?
+
+    @Option(help: "Half-open range of image indices the search optimises on.")
+    var fitnessRange: String = "5120:10000"
+
+    @Option(help: "Half-open range of image indices for held-out accuracy (empty to skip).")
+    var heldOutRange: String = "0:5120"
+
+    @Option(help: "Fault draws (seeds) per fitness evaluation: fitness is the mean accuracy over them.")
+    var evals: Int = 3
+
+    @Option(help: "First fault seed of the fitness evaluations (the next --evals - 1 follow).")
+    var faultSeed: UInt64 = 1
+
+    @Option(help: "Fault draws for the held-out accuracies (seeds start at --fault-seed + 1000).")
+    var heldOutTrials: Int = 3
+
+    @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
+    var threads: Int?
+
+    func validate() throws {
+        if evals < 1 { throw ValidationError("--evals must be at least 1") }
+        if heldOutTrials < 1 { throw ValidationError("--held-out-trials must be at least 1") }
+        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
+        if (images == nil) != (labels == nil) { throw ValidationError("give --images and --labels together") }
+        _ = try ProblemOptions.range(fitnessRange, option: "--fitness-range")
+        if !heldOutRange.isEmpty { _ = try ProblemOptions.range(heldOutRange, option: "--held-out-range") }
+    }
+
+    static func range(_ text: String, option: String) throws -> Range<Int> {
+        let parts = text.split(separator: ":", omittingEmptySubsequences: false)
+        guard parts.count == 2, let lo = Int(parts[0]), let hi = Int(parts[1]), lo >= 0, hi > lo else {
+            throw ValidationError("\(option) must be START:END with 0 <= START < END, got '\(text)'")
+        }
+        return lo..<hi
+    }
+
+    var layerNames: [String] { layers.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
+    var fitnessSeeds: [UInt64] { (0..<evals).map { faultSeed &+ UInt64($0) } }
+    var heldOutSeeds: [UInt64] { (0..<heldOutTrials).map { faultSeed &+ 1000 &+ UInt64($0) } }
+
+    /// Everything loaded and checked.
+    struct Loaded {
+        var modelPath: String
+        var bundle: ModelBundle
+        var network: Network
+        var profile: FaultProfile
+        var imagesPath: String
+        var fitness: (images: Tensor, labels: [Int], indices: [Int], range: String)
+        var heldOut: (images: Tensor, labels: [Int], indices: [Int], range: String)?
+    }
+
+    func load() throws -> Loaded {
+        let modelPath = FileManager.default.fileExists(atPath: model) || !FileManager.default.fileExists(atPath: model + ".zip")
+            ? model : model + ".zip"
+        let bundle = try ModelBundle.load(from: modelPath)
+        let network = try Network(manifest: bundle.manifest, tensors: bundle.tensors, file: modelPath)
+        let profile = try FaultProfile.load(path: self.profile)
+        _ = try network.deviceLayers(named: layerNames, option: "--layers")
+        let (imagesPath, labelsPath) = try dataFiles(for: network.name)
+        let set = try ImageSet.open(images: imagesPath, labels: labelsPath, limit: nil, input: bundle.manifest.input,
+                                    model: network.name, classCount: network.classes.count)
+        guard let allLabels = set.labels else { throw InputError(file: labelsPath, "no labels") }
+        func part(_ text: String, option: String) throws -> (Tensor, [Int], [Int], String) {
+            let r = try ProblemOptions.range(text, option: option)
+            guard r.upperBound <= set.source.count else {
+                throw InputError(file: option, "\(text) is outside the \(set.source.count) images of \(imagesPath)")
+            }
+            return (try set.source.batch(r), Array(allLabels[r]), Array(r), text)
+        }
+        let fitness = try part(fitnessRange, option: "--fitness-range")
+        let heldOut = heldOutRange.isEmpty ? nil : try part(heldOutRange, option: "--held-out-range")
+        return Loaded(modelPath: modelPath, bundle: bundle, network: network, profile: profile, imagesPath: imagesPath,
+                      fitness: fitness, heldOut: heldOut)
+    }
+
+    /// --images/--labels, or the standard test set that matches the model's name.
+    func dataFiles(for modelName: String) throws -> (String, String) {
+        if let images, let labels { return (images, labels) }
+        let directories: [String]
+        if modelName.lowercased().contains("fashion") {
+            directories = ["/usr/share/datasets/fashion-mnist"]
+        } else if modelName.lowercased().contains("mnist") {
+            directories = ["../shared/datasets/mnist", "/work/shared/datasets/mnist"]
+        } else {
+            throw ValidationError("no default data set for model '\(modelName)'; give --images and --labels")
+        }
+        for dir in directories {
+            for suffix in [".gz", ""] {
+                let i = "\(dir)/t10k-images-idx3-ubyte\(suffix)", l = "\(dir)/t10k-labels-idx1-ubyte\(suffix)"
+                if FileManager.default.fileExists(atPath: i), FileManager.default.fileExists(atPath: l) { return (i, l) }
+            }
+        }
+        throw ValidationError("the test set for '\(modelName)' was not found in \(directories.joined(separator: " or ")); give --images and --labels")
+    }
+
+    func search(_ loaded: Loaded) throws -> PlanSearch {
+        try PlanSearch(network: loaded.network, profile: loaded.profile, layers: layerNames,
+                       images: loaded.fitness.images, labels: loaded.fitness.labels, imageIndices: loaded.fitness.indices,
+                       faultSeeds: fitnessSeeds, threads: threads ?? Parallelism.threads)
+    }
+}
+
+/// The GA settings as options.
+struct GAOptions: ParsableArguments {
+    @Option(help: "GA generations.")
+    var generations: Int = 100
+    @Option(help: "GA population size.")
+    var population: Int = 20
+    @Option(help: "Probability that two parents are recombined by order crossover.")
+    var crossover: Double = 0.6
+    @Option(help: "Probability that a child gets a swap mutation.")
+    var mutation: Double = 0.2
+    @Option(help: "Seed of the search's own random choices.")
+    var seed: UInt64 = 1
+
+    func validate() throws {
+        if generations < 0 { throw ValidationError("--generations must not be negative") }
+        if population < 2 { throw ValidationError("--population must be at least 2") }
+        if !(0...1).contains(crossover) { throw ValidationError("--crossover must be in [0, 1]") }
+        if !(0...1).contains(mutation) { throw ValidationError("--mutation must be in [0, 1]") }
+    }
+
+    var configuration: GAConfiguration {
+        GAConfiguration(population: population, generations: generations, crossoverRate: crossover,
+                        mutationRate: mutation, seed: seed)
+    }
+}
+
+extension Strategy: ExpressibleByArgument {}
+
+func writeStderr(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+/// "12.34 ± 0.56".
+func percent(_ m: SchedulePlan.Measurement) -> String {
+    String(format: "%.2f%% ± %.2f", m.mean * 100, m.std * 100)
+}
