@@ -110,9 +110,7 @@ public final class FaultInjector: @unchecked Sendable {
             return
         }
         let workers = n >= 2 * threads ? threads : 1
-        Parallelism.forRanges(n, threads: workers) { images in
-            for i in images { self.inject(event, layer: layer, batchIndex: i) }
-        }
+        Parallelism.forRanges(n, threads: workers) { images in self.inject(event, layer: layer, images: images) }
     }
 
     /// Images per group of the per-tile strategy (h0 of mnist32: 0.8 MB of products per image);
@@ -141,21 +139,23 @@ public final class FaultInjector: @unchecked Sendable {
         return imageIndices.map { $0[position] } ?? position
     }
 
-    private func inject(_ event: GEMMEvent, layer: Layer, batchIndex i: Int) {
-        let image = datasetIndex(event, i)
+    /// One dot product per fault, for `images` of the batch together (PE-major, see `FaultSampler`).
+    private func inject(_ event: GEMMEvent, layer: Layer, images: Range<Int>) {
         let k = event.shape.k, map = layer.map
-        let a = event.weights, b = event.input(i), c = event.output(i)
+        let a = event.weights
         let bRow = event.bRowStride, bCol = event.bColStride, cRow = event.cRowStride, cCol = event.cColStride
         let perm = event.permutation
         let kind = profile.kind, bits = profile.exponentBits
-        sampler.forEachFault(seed: seed, layer: layer.key, image: image, map: map) { e in
+        let observer = self.observer
+        sampler.forEachFault(seed: seed, layer: layer.key, images: images, imageIndex: { self.datasetIndex(event, $0) },
+                             map: map) { i, e in
             let row = perm.map { Int($0[e.position]) } ?? e.position
             let range = map.kRange(kTile: e.kTile)
-            let p = FaultInjector.partialProduct(a + row * k, b + e.column * bCol, bRowStride: bRow, range: range)
+            let p = FaultInjector.partialProduct(a + row * k, event.input(i) + e.column * bCol, bRowStride: bRow, range: range)
             let corrupted = kind.corrupt(p, draw: e.draw, exponentBits: bits)
-            c[row * cRow + e.column * cCol] += corrupted - p
-            observer?(Correction(layer: event.layerName, image: image, row: row, column: e.column, event: e,
-                                 clean: p.bitPattern, corrupted: corrupted.bitPattern))
+            event.output(i)[row * cRow + e.column * cCol] += corrupted - p
+            observer?(Correction(layer: event.layerName, image: self.datasetIndex(event, i), row: row, column: e.column,
+                                 event: e, clean: p.bitPattern, corrupted: corrupted.bitPattern))
         }
     }
 

@@ -94,6 +94,19 @@ public struct FaultSampler: Sendable {
     /// - Complexity: O(PEs + faults).
     @inline(__always)
     public func forEachFault(seed: UInt64, layer: UInt64, image: Int, map: TileMap, _ body: (FaultEvent) -> Void) {
+        forEachFault(seed: seed, layer: layer, images: 0..<1, imageIndex: { _ in image }, map: map) { _, e in body(e) }
+    }
+
+    /// The faults of several images at once, PE-major (thread t, block s), then
+    /// image by image: each image sees exactly the events (and per-element order)
+    /// of `forEachFault(image:)`, while one PE's tiles (a small part of the
+    /// weights) are revisited for every image while they are in cache.
+    /// - Parameters:
+    ///   - images: batch positions; `imageIndex` maps one to its data-set index.
+    ///   - body: called with (batch position, event).
+    @inline(__always)
+    public func forEachFault(seed: UInt64, layer: UInt64, images: Range<Int>, imageIndex: (Int) -> Int, map: TileMap,
+                             _ handler: (Int, FaultEvent) -> Void) {
         precondition(map.blocks == blocks && map.threads == threads, "tile map and profile geometries differ")
         if map.columns == 0 { return }
         // Thread-major: one thread's positions (rows t, t+T, …) stay together, which keeps
@@ -105,6 +118,9 @@ public struct FaultSampler: Sendable {
                 let pe = s * threads + t
                 let mode = modes[pe]
                 if case .never = mode { continue }
+                for batchIndex in images {
+                let image = imageIndex(batchIndex)
+                @inline(__always) func body(_ e: FaultEvent) { handler(batchIndex, e) }
                 var rng = FaultKeys.stream(seed: seed, layer: layer, image: image, pe: pe)
                 @inline(__always) func emit(_ j: Int) {
                     let draw = rng.next()
@@ -152,6 +168,7 @@ public struct FaultSampler: Sendable {
                         if j >= slots { break }
                         emit(j)
                     }
+                }
                 }
             }
         }

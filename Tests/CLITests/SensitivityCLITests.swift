@@ -1,0 +1,55 @@
+import Foundation
+import HASRuntime
+import XCTest
+
+/// `has-plan sensitivity` through the built binary: files, table shapes, errors.
+final class SensitivityCLITests: XCTestCase {
+    func testSensitivityWritesTablesAndPlot() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sensitivity-cli-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let f = try DeviceFixtures.make(in: dir)
+        let out = dir.appendingPathComponent("sens").path
+        let run = try CLI.run("has-plan", ["sensitivity", "--model", f.model, "--images", f.images, "--labels", f.labels,
+                                           "--layers", "c0,op,c0+h0", "--kinds", "bitflip,tf32",
+                                           "--fr-max", "bitflip=0.05,0.5", "--fr-max", "tf32=0.5",
+                                           "--device-seeds", "2", "--trials", "2", "--block-threads", "8", "--blocks", "4",
+                                           "--out", out])
+        XCTAssertEqual(run.status, 0, run.stderr)
+        XCTAssertTrue(run.stdout.contains("c0+h0"), run.stdout)
+        // 3 layer groups × (2 + 1) rates × 2 devices × 2 trials.
+        let detail = try String(contentsOfFile: out + "/sensitivity.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(detail.first, "layers,kind,fr_max,device_seed,fingerprint,trial,accuracy,clean_accuracy,degradation_points")
+        XCTAssertEqual(detail.count, 1 + 3 * 3 * 2 * 2)
+        let summary = try String(contentsOfFile: out + "/summary.csv", encoding: .utf8).split(separator: "\n")
+        XCTAssertEqual(summary.count, 1 + 3 * 3)
+        // Labels are the clean predictions: clean accuracy 1, degradation = 100 × (1 − mean accuracy).
+        for line in summary.dropFirst() {
+            let cells = line.split(separator: ",").map(String.init)
+            XCTAssertEqual(cells[3], "4")
+            XCTAssertEqual(Double(cells[4]), 1)
+            XCTAssertEqual(Double(cells[7])!, 100 * (1 - Double(cells[5])!), accuracy: 1e-3)
+        }
+        let json = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: out + "/sensitivity.json"))) as! [String: Any]
+        XCTAssertEqual(json["layer_groups"] as? [String], ["c0", "op", "c0+h0"])
+        XCTAssertEqual((json["cells"] as? [Any])?.count, 3 * 3 * 2)
+        // The device fingerprints are those of has-diagnose synth's profiles.
+        let device = try FaultProfile.synthetic(kind: .tf32, frMax: 0.5, seed: 2, blocks: 4, threads: 8)
+        XCTAssertTrue(detail.contains { $0.hasPrefix("c0,tf32,0.5,2,\(device.fingerprint),") })
+        let svg = try String(contentsOfFile: out + "/sensitivity.svg", encoding: .utf8)
+        XCTAssertTrue(svg.hasPrefix("<svg"))
+        XCTAssertEqual(svg.components(separatedBy: "<polyline").count - 1, 3 * 2)
+        // Bitflip at 0.5 on every layer costs accuracy.
+        let worst = summary.dropFirst().first { $0.hasPrefix("c0+h0,bitflip,0.5,") }!.split(separator: ",")
+        XCTAssertGreaterThan(Double(worst[7])!, 5)
+
+        let bad = try CLI.run("has-plan", ["sensitivity", "--model", f.model, "--images", f.images, "--labels", f.labels,
+                                           "--layers", "c9", "--out", out])
+        XCTAssertNotEqual(bad.status, 0)
+        XCTAssertTrue(bad.stderr.contains("Error: --layers: model tiny has no weighted layer 'c9'"), bad.stderr)
+        let badKind = try CLI.run("has-plan", ["sensitivity", "--model", f.model, "--images", f.images, "--labels", f.labels,
+                                               "--kinds", "flip9", "--out", out])
+        XCTAssertNotEqual(badKind.status, 0)
+        XCTAssertTrue(badKind.stderr.contains("unknown kind 'flip9'"), badKind.stderr)
+    }
+}
