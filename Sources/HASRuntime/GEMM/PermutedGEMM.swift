@@ -90,7 +90,22 @@ public enum PermutedGEMM {
             }
         }
         if !splitRows {
-            Parallelism.forRanges(n, granule: panelColumns, threads: workers) { cols in range(0..<m, cols) }
+            // More column chunks than workers when a chunk's extra cost is small
+            // (re-reading packed A, or packing a small A): workers take chunks as
+            // they free up, so one the OS preempts (shared machine) does not
+            // hold the others up. Chunks never change any element's arithmetic.
+            let units = (n + panelColumns - 1) / panelColumns
+            let cheapChunks = prepacked != nil || m * k <= 64 * 1024
+            let parts = workers <= 1 ? 1 : min(units, cheapChunks ? workers * 4 : workers)
+            if parts <= 1 {
+                range(0..<m, 0..<n)
+            } else {
+                Parallelism.forEach(parts, threads: workers) { part in
+                    let lo = min(n, units * part / parts * panelColumns)
+                    let hi = min(n, units * (part + 1) / parts * panelColumns)
+                    if lo < hi { range(0..<m, lo..<hi) }
+                }
+            }
         } else {
             Parallelism.forRanges(m, granule: panelRows, threads: workers) { rows in range(rows, 0..<n) }
         }

@@ -53,8 +53,12 @@ public struct Conv2D: Sendable {
                     bias.withUnsafeBufferPointer { bp in
                         withOptionalBuffer(perm) { pp in
                             let xb = xp.baseAddress!, ob = op.baseAddress!
-                            Parallelism.forRanges(n, threads: imageThreads) { images in
-                                // Per-thread scratch: the patch matrix, and the conv output when pooling.
+                            // Several chunks per worker, taken as workers free up: a worker
+                            // preempted on a shared machine does not hold the batch up.
+                            let parts = imageThreads == 1 ? 1 : min(n, imageThreads * 4)
+                            Parallelism.forEach(parts, threads: imageThreads) { part in
+                                let images = (n * part / parts)..<(n * (part + 1) / parts)
+                                // Per-chunk scratch: the patch matrix, and the conv output when pooling.
                                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
                                 defer { scratch.deallocate() }
                                 let cols = scratch
