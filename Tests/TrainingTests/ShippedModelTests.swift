@@ -26,6 +26,8 @@ final class ShippedModelTests: XCTestCase {
         // The manifest's own record agrees with what the runtime measures.
         XCTAssertEqual(manifest.provenance?.testAccuracy ?? -1, accuracy, accuracy: 1e-9)
         XCTAssertEqual(manifest.provenance?.datasetFiles?["train-5k-images-idx3-ubyte.gz"]?.count, 64)
+        // Shipped in the paper's c0 scale (docs/training.md); the rescaling keeps outputs bit-identical.
+        XCTAssertEqual(manifest.provenance?.rescaling, ["c0 x4, h0 /4"])
     }
 
     func testFashionCNNReaches91PercentOnTheOfficialTestSet() throws {

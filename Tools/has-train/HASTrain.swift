@@ -3,11 +3,10 @@ import Foundation
 import HASRuntime
 import HASTraining
 
-/// `has-train`: train one of the spec's models from IDX files and write its bundle.
-@main
+/// `has-train [train]`: train one of the spec's models from IDX files and write its bundle.
 struct HASTrain: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "has-train",
+        commandName: "train",
         abstract: "Train mnist32-cnn or fashion-cnn and write a model bundle.",
         discussion: """
             Trains on an IDX image/label pair (gzip or raw), holding out a stratified \
