@@ -2,6 +2,7 @@
 #define HAS_KERNELS_H
 
 #include <stdint.h>
+#include "HASPartialProduct.h"
 
 #ifdef __cplusplus
 extern "C" {

@@ -1,3 +1,5 @@
+import HASKernels
+
 /// Makes a network's GEMMs faulty: plugs into `ForwardOptions.afterGEMM` and,
 /// after each faulty layer's clean GEMM, corrects C'[perm[r], n] += P̃ − P at
 /// the failing partial products only (spec §3). The clean GEMM runs at full
@@ -196,12 +198,6 @@ public final class FaultInjector: @unchecked Sendable {
     @inline(__always)
     static func partialProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, bRowStride: Int,
                                range: Range<Int>) -> Float {
-        var sum: Float = 0
-        if bRowStride == 1 {
-            for k in range { sum.addProduct(a[k], b[k]) }
-        } else {
-            for k in range { sum.addProduct(a[k], b[k * bRowStride]) }
-        }
-        return sum
+        has_partial_product(a + range.lowerBound, b + range.lowerBound * bRowStride, Int64(bRowStride), Int64(range.count))
     }
 }

@@ -1,0 +1,20 @@
+#ifndef HAS_PARTIAL_PRODUCT_H
+#define HAS_PARTIAL_PRODUCT_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One partial product of the fault simulator: sum of a[k] * b[k * b_stride]
+/// for k in [0, n) as a chain of fused multiply-adds, k ascending, from 0 (the
+/// GEMM kernel's arithmetic for a reduction of at most 256). Hardware FMA when
+/// the CPU has it, libm's fmaf otherwise: the same bits either way.
+float has_partial_product(const float *a, const float *b, int64_t b_stride, int64_t n);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif
