@@ -174,10 +174,13 @@ static inline void kernel_avx2_rows(const int rows, int64_t kc, const float *ap,
     if (nr == NR && c_cs == 1) {
         // Streaming stores for a C far larger than the caches that is written
         // once (a single K block): no read-for-ownership of lines we overwrite.
-        if (accumulate == STORE_STREAM && ((uintptr_t)c & 31) == 0 && (c_rs & 7) == 0) {
+        // 16-byte stores: Swift arrays are only 16-byte aligned.
+        if (accumulate == STORE_STREAM && ((uintptr_t)c & 15) == 0 && (c_rs & 3) == 0) {
             for (int i = 0; i < rows; i++) {
-                _mm256_stream_ps(dst[i], acc[i][0]);
-                _mm256_stream_ps(dst[i] + 8, acc[i][1]);
+                _mm_stream_ps(dst[i], _mm256_castps256_ps128(acc[i][0]));
+                _mm_stream_ps(dst[i] + 4, _mm256_extractf128_ps(acc[i][0], 1));
+                _mm_stream_ps(dst[i] + 8, _mm256_castps256_ps128(acc[i][1]));
+                _mm_stream_ps(dst[i] + 12, _mm256_extractf128_ps(acc[i][1], 1));
             }
             return;
         }

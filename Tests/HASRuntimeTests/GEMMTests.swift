@@ -125,7 +125,7 @@ final class GEMMTests: XCTestCase {
     }
 
     /// A C of several MB over a single K block (c0's benchmark shape, scaled)
-    /// is written with streaming stores when 32-byte aligned: same bits as the
+    /// is written with streaming stores when 16-byte aligned: same bits as the
     /// reference, aligned or not, shuffled or not, 1 or 2 threads.
     func testLargeOutputStreamingStoresAreBitIdentical() {
         var rng = SplitMix64(seed: 5)

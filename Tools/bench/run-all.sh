@@ -9,13 +9,14 @@
 # Needs python3 with numpy, onnx, onnxruntime (pip). Models: Models/NAME.zip
 # when present, otherwise random-weight bundles of the same architectures
 # (Tools/bench/random_bundles.py; timing does not depend on weight values).
+# SKIP_BUILD=1 uses the binaries already in .build/release.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 rounds=${ROUNDS:-5}
 threads=${THREADS:-2}
 mnist=../shared/datasets/mnist
 fashion=/usr/share/datasets/fashion-mnist
-swift build -c release >/dev/null
+[ -n "${SKIP_BUILD:-}" ] || swift build -c release >/dev/null
 
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT

@@ -1,3 +1,4 @@
+import Foundation
 import HASKernels
 
 /// A weight matrix packed once into the micro-kernel's panel layout.
@@ -5,19 +6,36 @@ import HASKernels
 /// Only the identity order can be pre-packed: a shuffled GEMM packs its panels
 /// through the permutation on every call (the zero-copy view of HAS), so this
 /// is what clean inference gains, never a permuted copy of A.
+///
+/// Packing happens on first use (thread-safe), so loading a bundle or running
+/// only shuffled layers never pays for it.
 public final class PackedWeights: @unchecked Sendable {
     public let m: Int
     public let k: Int
-    let storage: UnsafeMutablePointer<Float>
+    private let weights: [Float]
+    private var packed: UnsafeMutablePointer<Float>?
+    private let lock = NSLock()
 
-    /// Packs a row-major m×k array.
+    /// Will pack a row-major m×k array (shared, not copied, until first use).
     public init(m: Int, k: Int, weights: [Float]) {
         precondition(m >= 0 && k >= 0 && weights.count == m * k)
         self.m = m
         self.k = k
-        storage = .allocate(capacity: Int(has_sgemm_packed_a_count(Int64(m), Int64(k))))
-        weights.withUnsafeBufferPointer { has_sgemm_pack_a(Int64(m), Int64(k), $0.baseAddress!, Int64(k), storage) }
+        self.weights = weights
     }
 
-    deinit { storage.deallocate() }
+    /// The packed panels (has_sgemm_pack_a's layout), packed now if not yet.
+    var storage: UnsafeMutablePointer<Float> {
+        lock.lock()
+        defer { lock.unlock() }
+        if let packed { return packed }
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: Int(has_sgemm_packed_a_count(Int64(m), Int64(k))))
+        if !weights.isEmpty {
+            weights.withUnsafeBufferPointer { has_sgemm_pack_a(Int64(m), Int64(k), $0.baseAddress!, Int64(k), p) }
+        }
+        packed = p
+        return p
+    }
+
+    deinit { packed?.deallocate() }
 }
