@@ -102,7 +102,11 @@ struct PlanCommand: ParsableCommand {
 
         // Never replace a plan that measured better (on the same images) unless forced.
         var written = true
-        if let existing, !force, let old = existing.measuredAccuracy, let new = plan.measuredAccuracy, old > new {
+        if let existing, !force, existing.layers.map(\.name) != plan.layers.map(\.name) {
+            // Accuracies of plans for other layers are not comparable: never replace one silently.
+            written = false
+            writeStderr("has-plan: kept \(outPath): it plans layers \(existing.layers.map(\.name).joined(separator: ",")) (use --force to replace it, or --out)")
+        } else if let existing, !force, let old = existing.measuredAccuracy, let new = plan.measuredAccuracy, old > new {
             written = false
             writeStderr(String(format: "has-plan: kept %@: it measured %.2f%%, this run %.2f%% (use --force to replace it)",
                                outPath, old * 100, new * 100))

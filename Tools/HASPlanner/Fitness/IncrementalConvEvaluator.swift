@@ -236,7 +236,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                                 let j = Int(fx.feature[c])
                                 let d = fx.value[c] - pooled[i * F + j]
                                 let col = wt.baseAddress! + j * MD
-                                for o in 0..<MD { zi[o] = zi[o].addingProduct(col[o], d) }
+                                for o in 0..<MD { zi[o] += col[o] * d }  // vectorises; fmaf would be a libm call per element
                             }
                         }
                     }
