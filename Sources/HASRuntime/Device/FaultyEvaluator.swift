@@ -196,15 +196,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
                         }
                     }
                     // Bias and ReLU exactly as Dense.forward does them.
-                    dense.bias.withUnsafeBufferPointer { bp in
-                        for i in 0..<count {
-                            let row = yp.baseAddress! + i * m
-                            for j in 0..<m {
-                                let v = row[j] + bp[j]
-                                row[j] = relu ? (v > 0 ? v : 0) : v
-                            }
-                        }
-                    }
+                    dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
                 }
                 let scores = network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
                 for (i, p) in Activations.argmax(scores).enumerated() { out[lo + i] = p }
@@ -266,15 +258,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
                         }
                     }
                     // Bias and ReLU exactly as Dense.forward does them.
-                    d.dense.bias.withUnsafeBufferPointer { bp in
-                        for i in 0..<count {
-                            let row = yp.baseAddress! + i * m
-                            for j in 0..<m {
-                                let v = row[j] + bp[j]
-                                row[j] = relu ? (v > 0 ? v : 0) : v
-                            }
-                        }
-                    }
+                    d.dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
                 }
                 let scores = network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
                 for (i, p) in Activations.argmax(scores).enumerated() { out[lo + i] = p }

@@ -69,4 +69,20 @@ public struct Dense: Sendable {
         }
         return out
     }
+
+    /// Adds the bias (and applies ReLU when `relu`) in place to `count` rows of
+    /// outputs stored row-major [count, out]: the same arithmetic as `forward`'s
+    /// epilogue, for callers that produce the GEMM output themselves.
+    public func addBias(toRows y: UnsafeMutablePointer<Float>, count: Int, relu: Bool) {
+        let m = outFeatures
+        bias.withUnsafeBufferPointer { bp in
+            for i in 0..<count {
+                let row = y + i * m
+                for j in 0..<m {
+                    let v = row[j] + bp[j]
+                    row[j] = relu ? (v > 0 ? v : 0) : v
+                }
+            }
+        }
+    }
 }
