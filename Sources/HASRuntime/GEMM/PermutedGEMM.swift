@@ -72,10 +72,14 @@ public enum PermutedGEMM {
         // Each worker packs all of the operand it does not split, so split the
         // side whose partner is smaller. Ranges never change any element's arithmetic.
         let prepacked = perm == nil ? packed?.storage : nil
-        // With A pre-packed, splitting columns costs only re-reading packed A
-        // (no packing), while splitting rows would make every worker pack all of B.
+        // With A pre-packed and small (re-read from L2/L3), splitting columns
+        // costs only re-reading packed A, while splitting rows would make every
+        // worker pack all of B. A large pre-packed A (h0: 25 MB) is split by
+        // rows instead: each column chunk would stream all of A from memory
+        // again for a few columns (measured 120 vs 190 GFLOP/s, 8 chunks vs 2 row ranges).
+        let largeA = m * k > 256 * 1024
         let splitRows = m >= workers * panelRows * 4 && (n < m || n < workers * panelColumns * 2)
-            && !(prepacked != nil && n >= workers * panelColumns * 4)
+            && !(prepacked != nil && n >= workers * panelColumns * 4 && !largeA)
         func range(_ rows: Range<Int>, _ cols: Range<Int>) {
             if let prepacked {
                 has_sgemm_range_packed(Int64(rows.lowerBound), Int64(rows.upperBound),
