@@ -519,9 +519,11 @@ void has_sgemm_pack_a(int64_t m, int64_t k, const float *a, int64_t lda, float *
 // The loop nest. `a_packed` (identity permutation only) is A already in
 // has_sgemm_pack_a's layout for all `m_total` rows: the A block of (pc, ic) is
 // then read in place instead of packed, which needs ic to start on a panel.
+// `b_packed` (optional) is all of B in has_sgemm_pack_b's layout; it needs
+// n0 = 0 and n1 = the packed width (at most NC).
 static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
                          const float *a, int64_t lda, const float *a_packed, int64_t m_total,
-                         const float *b, int64_t b_rs, int64_t b_cs,
+                         const float *b, int64_t b_rs, int64_t b_cs, const float *b_packed,
                          float *c, int64_t c_rs, int64_t c_cs,
                          const int32_t *perm) {
     if (m1 <= m0 || n1 <= n0) return;
@@ -536,7 +538,7 @@ static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t
     if (perm || m0 % MR != 0) a_packed = NULL;
     int64_t mpad = ((m_total + MR - 1) / MR) * MR;
 #ifdef HAS_X86
-    if (n1 - n0 <= 4 && kernel == kernel_avx2) {
+    if (n1 - n0 <= 4 && kernel == kernel_avx2 && !b_packed) {
         if (a_packed) gemv_packed_avx2(m0, m1, n0, n1, k, a_packed, mpad, b, b_rs, b_cs, c, c_rs, c_cs);
         else gemv_avx2(m0, m1, n0, n1, k, a, lda, b, b_rs, b_cs, c, c_rs, c_cs, perm);
         return;
@@ -547,12 +549,13 @@ static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t
     int64_t nspan = min64(NC, ((n1 - n0 + NR - 1) / NR) * NR);
     int64_t kspan = min64(KC, k);
     float *ap = a_packed ? NULL : scratch(0, mspan * kspan);
-    float *bp = scratch(1, nspan * kspan);
+    float *bp = b_packed ? NULL : scratch(1, nspan * kspan);
+    int64_t npad = ((n1 - n0 + NR - 1) / NR) * NR;
 
     // Short reductions over a row-major B (convolutions: K = C·kh·kw) read B
     // in place: packing would cost as much memory traffic as the product. So
     // does a B small enough to stay in L2 (one image's patches in a deeper conv).
-    int direct_b = b_cs == 1 && (k <= HAS_DIRECT_B_MAX_K || k * (n1 - n0) * (int64_t)sizeof(float) <= HAS_DIRECT_B_MAX_BYTES);
+    int direct_b = !b_packed && b_cs == 1 && (k <= HAS_DIRECT_B_MAX_K || k * (n1 - n0) * (int64_t)sizeof(float) <= HAS_DIRECT_B_MAX_BYTES);
     int first_store = STORE_SET;
 #ifdef HAS_X86
     if (kernel == kernel_avx2 && k <= KC && c_cs == 1 && (m1 - m0) * (n1 - n0) * (int64_t)sizeof(float) >= HAS_STREAM_MIN_BYTES)
@@ -563,7 +566,9 @@ static void sgemm_driver(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t
         int64_t nc = min64(NC, n1 - jc);
         for (int64_t pc = 0; pc < k; pc += KC) {
             int64_t kc = min64(KC, k - pc);
-            if (direct_b) {
+            if (b_packed) {
+                bp = (float *)b_packed + pc * npad;
+            } else if (direct_b) {
                 // Only a partial last panel is packed (reading 16 columns would overrun B).
                 int64_t full = nc / NR * NR;
                 if (full < nc) pack_b(pc, kc, jc + full, nc - full, b, b_rs, b_cs, bp + full * kc);
@@ -617,14 +622,41 @@ void has_sgemm_range(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
                      const float *b, int64_t b_rs, int64_t b_cs,
                      float *c, int64_t c_rs, int64_t c_cs,
                      const int32_t *perm) {
-    sgemm_driver(m0, m1, n0, n1, k, a, lda, NULL, m1, b, b_rs, b_cs, c, c_rs, c_cs, perm);
+    sgemm_driver(m0, m1, n0, n1, k, a, lda, NULL, m1, b, b_rs, b_cs, NULL, c, c_rs, c_cs, perm);
 }
 
 void has_sgemm_range_packed(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int64_t k,
                             const float *a, int64_t lda, const float *a_packed, int64_t m,
                             const float *b, int64_t b_rs, int64_t b_cs,
                             float *c, int64_t c_rs, int64_t c_cs) {
-    sgemm_driver(m0, m1, n0, n1, k, a, lda, a_packed, m, b, b_rs, b_cs, c, c_rs, c_cs, NULL);
+    sgemm_driver(m0, m1, n0, n1, k, a, lda, a_packed, m, b, b_rs, b_cs, NULL, c, c_rs, c_cs, NULL);
+}
+
+int64_t has_sgemm_packed_b_count(int64_t k, int64_t n) {
+    return ((n + NR - 1) / NR) * NR * k + 8;
+}
+
+int64_t has_sgemm_packed_b_max_columns(void) { return NC; }
+
+void has_sgemm_pack_b(int64_t p0, int64_t p1, int64_t k, int64_t n,
+                      const float *b, int64_t b_rs, int64_t b_cs, float *packed) {
+    int64_t npad = ((n + NR - 1) / NR) * NR;
+    for (int64_t pc = p0; pc < p1 && pc < k; pc += KC) {
+        int64_t kc = min64(KC, k - pc);
+#ifdef HAS_X86
+        if (b_rs == 1 && b_cs != 1 && active_kernel() == kernel_avx2) {
+            pack_b_transposed_avx2(pc, kc, 0, n, b, b_cs, packed + pc * npad);
+            continue;
+        }
+#endif
+        pack_b(pc, kc, 0, n, b, b_rs, b_cs, packed + pc * npad);
+    }
+}
+
+void has_sgemm_range_packed_ab(int64_t m0, int64_t m1, int64_t n, int64_t k,
+                               const float *a, int64_t lda, const float *a_packed, int64_t m,
+                               const float *b_packed, float *c, int64_t c_rs, int64_t c_cs) {
+    sgemm_driver(m0, m1, 0, n, k, a, lda, a_packed, m, NULL, 0, 0, b_packed, c, c_rs, c_cs, NULL);
 }
 
 void has_sgemm_reference(int64_t m, int64_t n, int64_t k,

@@ -87,9 +87,11 @@ final class GEMMTests: XCTestCase {
     /// Pre-packed A (the identity-order fast path of clean inference) gives
     /// exactly the bits of the scalar reference, for both B layouts, any thread
     /// count and odd shapes; with a permutation the packed copy is ignored.
+    /// 600×700 is a "large A": split by rows, B packed once and shared by the workers.
     func testPrePackedWeightsAreBitIdenticalToReference() {
         var rng = SplitMix64(seed: 4)
-        for c in Self.cases + [Case(m: 70, k: 600, n: 300), Case(m: 200, k: 40, n: 70), Case(m: 100, k: 513, n: 2)] {
+        for c in Self.cases + [Case(m: 70, k: 600, n: 300), Case(m: 200, k: 40, n: 70), Case(m: 100, k: 513, n: 2),
+                               Case(m: 600, k: 700, n: 300)] {
             let a = (0..<(c.m * c.k)).map { _ in rng.nextSignedUnit() }
             let b = (0..<(c.k * c.n)).map { _ in rng.nextSignedUnit() }
             let packed = PackedWeights(m: c.m, k: c.k, weights: a)

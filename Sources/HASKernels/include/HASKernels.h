@@ -39,6 +39,25 @@ void has_sgemm_range_packed(int64_t m0, int64_t m1, int64_t n0, int64_t n1, int6
                             const float *b, int64_t b_rs, int64_t b_cs,
                             float *c, int64_t c_rs, int64_t c_cs);
 
+/// Floats needed by has_sgemm_pack_b for a k×n operand (including slack).
+int64_t has_sgemm_packed_b_count(int64_t k, int64_t n);
+
+/// Widest B (columns) that has_sgemm_range_packed_ab accepts.
+int64_t has_sgemm_packed_b_max_columns(void);
+
+/// Packs the K blocks [p0, p1) (p0 a multiple of 256) of B(k, n) = b[k * b_rs + n * b_cs]
+/// into the kernel's panel layout, so that several threads can share one packed
+/// B: each packs some blocks, then each multiplies some rows of A by all of it.
+void has_sgemm_pack_b(int64_t p0, int64_t p1, int64_t k, int64_t n,
+                      const float *b, int64_t b_rs, int64_t b_cs, float *packed);
+
+/// has_sgemm_range_packed over all n columns with B also pre-packed
+/// (`b_packed`: all K blocks from has_sgemm_pack_b, n <= has_sgemm_packed_b_max_columns()).
+/// Bit-identical to has_sgemm_range.
+void has_sgemm_range_packed_ab(int64_t m0, int64_t m1, int64_t n, int64_t k,
+                               const float *a, int64_t lda, const float *a_packed, int64_t m,
+                               const float *b_packed, float *c, int64_t c_rs, int64_t c_cs);
+
 /// The scalar reference: same arithmetic order as has_sgemm_range, no packing.
 void has_sgemm_reference(int64_t m, int64_t n, int64_t k,
                          const float *a, int64_t lda,
@@ -51,6 +70,13 @@ void has_sgemm_reference(int64_t m, int64_t n, int64_t k,
 void has_im2col(int64_t channels, int64_t height, int64_t width, int64_t kernel_h, int64_t kernel_w,
                 int64_t stride_h, int64_t stride_w, int64_t pad_top, int64_t pad_left,
                 int64_t out_h, int64_t out_w, const float *image, float *cols);
+
+/// 2×2 stride-2 max pool of a raw conv output (CHW, floor mode), then + bias[c]
+/// and ReLU: dst[c][y][x] = relu(max(window) + bias[c]), the max taken as
+/// `v > m ? v : m` from -inf over (0,0), (0,1), (1,0), (1,1) (NaN skipped).
+/// Bit-identical to MaxPool2D.poolBiasReLU's scalar loop.
+void has_pool2x2_bias_relu(int64_t channels, int64_t height, int64_t width, int64_t out_h, int64_t out_w,
+                           const float *src, const float *bias, float *dst);
 
 /// 1 when the AVX2+FMA micro-kernel is in use on this CPU.
 int has_sgemm_uses_avx2(void);

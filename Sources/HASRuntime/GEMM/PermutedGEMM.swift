@@ -110,6 +110,21 @@ public enum PermutedGEMM {
                     if lo < hi { range(0..<m, lo..<hi) }
                 }
             }
+        } else if let prepacked, workers > 1, n > 4, n <= Int(has_sgemm_packed_b_max_columns()) {
+            // Every row range needs all of B: pack it once, the K blocks split
+            // among the workers, instead of once per worker.
+            let kBlocks = (k + 255) / 256
+            PackedOperandPool.shared.withBuffer(count: Int(has_sgemm_packed_b_count(Int64(k), Int64(n)))) { bPacked in
+                Parallelism.forRanges(kBlocks, threads: workers) { blocks in
+                    has_sgemm_pack_b(Int64(blocks.lowerBound * 256), Int64(min(k, blocks.upperBound * 256)),
+                                     Int64(k), Int64(n), b.base, Int64(b.rowStride), Int64(b.colStride), bPacked)
+                }
+                Parallelism.forRanges(m, granule: panelRows, threads: workers) { rows in
+                    has_sgemm_range_packed_ab(Int64(rows.lowerBound), Int64(rows.upperBound), Int64(n), Int64(k),
+                                              a, Int64(lda), prepacked, Int64(m), bPacked,
+                                              c.base, Int64(c.rowStride), Int64(c.colStride))
+                }
+            }
         } else {
             Parallelism.forRanges(m, granule: panelRows, threads: workers) { rows in range(rows, 0..<n) }
         }

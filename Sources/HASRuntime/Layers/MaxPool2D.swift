@@ -1,3 +1,5 @@
+import HASKernels
+
 /// Max pooling over NCHW, no padding, floor mode (29 → 14 for a 2×2 window).
 ///
 /// NaN propagates (any NaN in a window gives NaN), as IEEE comparison-based max
@@ -41,23 +43,16 @@ public struct MaxPool2D: Sendable {
     public func poolBiasReLU(image src: UnsafePointer<Float>, into dst: UnsafeMutablePointer<Float>,
                              bias: UnsafePointer<Float>) {
         let g = geometry, oh = g.outHeight, ow = g.outWidth
+        if g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2 {
+            // The same comparisons, vectorised (HASKernels/pool.c).
+            has_pool2x2_bias_relu(Int64(g.channels), Int64(g.height), Int64(g.width), Int64(oh), Int64(ow),
+                                  src, bias, dst)
+            return
+        }
         @inline(__always) func larger(_ x: Float, _ m: Float) -> Float { x > m ? x : m }
         @inline(__always) func relu(_ v: Float) -> Float { v > 0 ? v : 0 }
         for c in 0..<g.channels {
             let plane = src + c * g.height * g.width, out = dst + c * oh * ow, b = bias[c]
-            if g.kernelH == 2 && g.kernelW == 2 && g.strideH == 2 && g.strideW == 2 {
-                for oy in 0..<oh {
-                    let r0 = plane + 2 * oy * g.width, r1 = r0 + g.width, o = out + oy * ow
-                    for ox in 0..<ow {
-                        var m = larger(r0[2 * ox], -.infinity)
-                        m = larger(r0[2 * ox + 1], m)
-                        m = larger(r1[2 * ox], m)
-                        m = larger(r1[2 * ox + 1], m)
-                        o[ox] = relu(m + b)
-                    }
-                }
-                continue
-            }
             for oy in 0..<oh {
                 for ox in 0..<ow {
                     var m = -Float.infinity
