@@ -78,6 +78,10 @@ void has_im2col(int64_t channels, int64_t height, int64_t width, int64_t kernel_
 void has_pool2x2_bias_relu(int64_t channels, int64_t height, int64_t width, int64_t out_h, int64_t out_w,
                            const float *src, const float *bias, float *dst);
 
+/// out[i * m + j] = yt[j * n + i] + bias[j], then ReLU (`v > 0 ? v : 0`) when
+/// `relu`: a dense layer's m×n product Yᵀ into its n×m output Y.
+void has_transpose_add_bias(int64_t m, int64_t n, const float *yt, const float *bias, int relu, float *out);
+
 /// 1 when the AVX2+FMA micro-kernel is in use on this CPU.
 int has_sgemm_uses_avx2(void);
 

@@ -1,3 +1,5 @@
+import HASKernels
+
 /// Fully connected layer y = W·x + b with W [out, in] (PyTorch/ONNX layout).
 ///
 /// A batch X [N, in] is the GEMM's B = Xᵀ (strides, no copy); the product is
@@ -57,13 +59,9 @@ public struct Dense: Sendable {
         out.data.withUnsafeMutableBufferPointer { op in
             yt.withUnsafeBufferPointer { tp in
                 bias.withUnsafeBufferPointer { bp in
-                    for i in 0..<n {
-                        let row = op.baseAddress! + i * m
-                        for j in 0..<m {
-                            let v = tp[j * n + i] + bp[j]
-                            row[j] = relu ? (v > 0 ? v : 0) : v
-                        }
-                    }
+                    // Same arithmetic as `addBias`, in 8×8 register-transposed blocks (C).
+                    has_transpose_add_bias(Int64(m), Int64(n), tp.baseAddress!, bp.baseAddress!, relu ? 1 : 0,
+                                           op.baseAddress!)
                 }
             }
         }
