@@ -165,6 +165,30 @@ final class LayerTests: XCTestCase {
         }
     }
 
+    /// Clean unshuffled conv → ReLU → 2×2 pool with no hook runs as one direct
+    /// kernel where the CPU has it (AVX-512): same bits as the im2col + GEMM
+    /// path that a hook forces, NaN and ±Inf inputs included, odd sizes, 1 or 2 threads.
+    func testDirectConvReLUPoolEqualsIm2colPath() {
+        var rng = SplitMix64(seed: 21)
+        for (c, h, w, kh, kw, o) in [(1, 32, 32, 4, 4, 32), (2, 11, 13, 3, 2, 5), (3, 9, 30, 2, 3, 7)] {
+            let g = ConvGeometry(channels: c, height: h, width: w, kernelH: kh, kernelW: kw)
+            let conv = Conv2D(name: "c", geometry: g, outChannels: o,
+                              weight: randomTensor([o * c * kh * kw], &rng).data, bias: randomTensor([o], &rng).data)
+            let pool = MaxPool2D(geometry: ConvGeometry(channels: o, height: g.outHeight, width: g.outWidth,
+                                                        kernelH: 2, kernelW: 2, strideH: 2, strideW: 2))
+            var x = randomTensor([9, c, h, w], &rng)
+            for (j, v) in [Float.nan, .infinity, -.infinity, -0.0].enumerated() { x.data[(j * 37) % x.count] = v }
+            for threads in [1, 2] {
+                let direct = conv.forward(x, options: ForwardOptions(threads: threads), relu: true, pool: pool)
+                let viaGEMM = conv.forward(x, options: ForwardOptions(afterGEMM: { _ in }, threads: threads),
+                                           relu: true, pool: pool)
+                XCTAssertEqual(direct.shape, viaGEMM.shape)
+                XCTAssertEqual(direct.data.map(\.bitPattern), viaGEMM.data.map(\.bitPattern),
+                               "\(c)×\(h)×\(w) kernel \(kh)×\(kw) threads \(threads) (direct kernel: \(conv.fusesDirectly(pool)))")
+            }
+        }
+    }
+
     /// conv(2×1×3×3, pad 1) → relu → maxpool 2 → conv(4×2×2×2, stride 2) → relu → dropout → flatten → dense(3) → softmax.
     static func smallModel(_ rng: inout SplitMix64) -> (Manifest, [String: Tensor]) {
         func t(_ shape: [Int]) -> Tensor {

@@ -82,6 +82,19 @@ void has_pool2x2_bias_relu(int64_t channels, int64_t height, int64_t width, int6
 /// `relu`: a dense layer's m×n product Yᵀ into its n×m output Y.
 void has_transpose_add_bias(int64_t m, int64_t n, const float *yt, const float *bias, int relu, float *out);
 
+/// 1 when has_conv_relu_pool can run this geometry on this CPU (AVX-512F;
+/// stride 1, no padding, conv output 2..32 wide, K = C·kh·kw <= 256).
+int has_conv_relu_pool_supported(int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw);
+
+/// One CHW image through conv (OIHW weights, stride 1, no padding), then 2×2
+/// stride-2 max pool, + bias, ReLU, into dst [O, conv_h/2, conv_w/2]: the same
+/// bits as im2col + has_sgemm_range + has_pool2x2_bias_relu, with no patch
+/// matrix and no conv output in memory (clean unshuffled inference only: the
+/// fault simulator's hook needs both).
+void has_conv_relu_pool(int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
+                        int64_t out_channels, const float *image, const float *weight, const float *bias,
+                        float *dst);
+
 /// 1 when the AVX2+FMA micro-kernel is in use on this CPU.
 int has_sgemm_uses_avx2(void);
 

@@ -1,3 +1,5 @@
+import HASKernels
+
 /// 2-D convolution as im2col + the permuted GEMM.
 ///
 /// Weights OIHW [O, C, kh, kw] seen as the O×K matrix (K = C·kh·kw); input and
@@ -44,6 +46,9 @@ public struct Conv2D: Sendable {
         var out = Tensor(shape: [n] + outShape,
                          data: [Float](unsafeUninitializedCapacity: n * outSize) { _, count in count = n * outSize })
         let perm = options.permutations[name]
+        if perm == nil, options.afterGEMM == nil, relu, let pool, fusesDirectly(pool) {
+            return forwardDirect(x, pool: pool, threads: options.threads)
+        }
         let imageThreads = n >= options.threads ? options.threads : 1
         let gemmThreads = imageThreads == 1 ? options.threads : 1
         let scratchSize = kk * p + (pool == nil ? 0 : o * p)
@@ -91,6 +96,49 @@ public struct Conv2D: Sendable {
                                     }
                                     pool?.pool(image: UnsafePointer(y), into: ob + i * outSize, finite: relu)
                                 }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+}
+
+extension Conv2D {
+    /// Whether conv → ReLU → `pool` can run as one direct kernel (HASKernels
+    /// conv_pool.c): 2×2 stride-2 pool, stride-1 unpadded conv, supported CPU.
+    func fusesDirectly(_ pool: MaxPool2D) -> Bool {
+        let g = geometry, p = pool.geometry
+        return p.kernelH == 2 && p.kernelW == 2 && p.strideH == 2 && p.strideW == 2
+            && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 && g.padLeft == 0 && g.padBottom == 0 && g.padRight == 0
+            && has_conv_relu_pool_supported(Int64(g.channels), Int64(g.height), Int64(g.width),
+                                            Int64(g.kernelH), Int64(g.kernelW)) != 0
+    }
+
+    /// Clean, unshuffled conv → ReLU → 2×2 max pool with no hook: the same bits
+    /// as the im2col + GEMM path, without the patch matrix or the conv output
+    /// in memory (neither is needed when no fault simulator looks at them).
+    func forwardDirect(_ x: Tensor, pool: MaxPool2D, threads: Int) -> Tensor {
+        let g = geometry, n = x.shape[0]
+        let inSize = g.channels * g.height * g.width
+        let outSize = pool.outputShape.reduce(1, *)
+        var out = Tensor(shape: [n] + pool.outputShape,
+                         data: [Float](unsafeUninitializedCapacity: n * outSize) { _, count in count = n * outSize })
+        x.data.withUnsafeBufferPointer { xp in
+            out.data.withUnsafeMutableBufferPointer { op in
+                weight.withUnsafeBufferPointer { wp in
+                    bias.withUnsafeBufferPointer { bp in
+                        let xb = xp.baseAddress!, ob = op.baseAddress!
+                        // Several chunks per worker, as in `forward`.
+                        let workers = n >= threads ? threads : 1
+                        let parts = workers == 1 ? 1 : min(n, workers * 4)
+                        Parallelism.forEach(parts, threads: workers) { part in
+                            for i in (n * part / parts)..<(n * (part + 1) / parts) {
+                                has_conv_relu_pool(Int64(g.channels), Int64(g.height), Int64(g.width),
+                                                   Int64(g.kernelH), Int64(g.kernelW), Int64(outChannels),
+                                                   xb + i * inSize, wp.baseAddress!, bp.baseAddress!, ob + i * outSize)
                             }
                         }
                     }
