@@ -83,15 +83,17 @@ void has_pool2x2_bias_relu(int64_t channels, int64_t height, int64_t width, int6
 void has_transpose_add_bias(int64_t m, int64_t n, const float *yt, const float *bias, int relu, float *out);
 
 /// 1 when has_conv_relu_pool can run this geometry on this CPU (AVX-512F;
-/// stride 1, no padding, conv output 2..32 wide, K = C·kh·kw <= 256).
-int has_conv_relu_pool_supported(int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw);
+/// stride 1, conv output 2..32 wide).
+int has_conv_relu_pool_supported(int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
+                                 int64_t pad_top, int64_t pad_left, int64_t pad_bottom, int64_t pad_right);
 
-/// One CHW image through conv (OIHW weights, stride 1, no padding), then 2×2
+/// One CHW image through conv (OIHW weights, stride 1, zero padding), then 2×2
 /// stride-2 max pool, + bias, ReLU, into dst [O, conv_h/2, conv_w/2]: the same
 /// bits as im2col + has_sgemm_range + has_pool2x2_bias_relu, with no patch
 /// matrix and no conv output in memory (clean unshuffled inference only: the
 /// fault simulator's hook needs both).
 void has_conv_relu_pool(int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
+                        int64_t pad_top, int64_t pad_left, int64_t pad_bottom, int64_t pad_right,
                         int64_t out_channels, const float *image, const float *weight, const float *bias,
                         float *dst);
 

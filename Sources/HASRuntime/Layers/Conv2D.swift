@@ -108,13 +108,14 @@ public struct Conv2D: Sendable {
 
 extension Conv2D {
     /// Whether conv → ReLU → `pool` can run as one direct kernel (HASKernels
-    /// conv_pool.c): 2×2 stride-2 pool, stride-1 unpadded conv, supported CPU.
+    /// conv_pool.c): 2×2 stride-2 pool, stride-1 conv at most 32 wide, supported CPU.
     func fusesDirectly(_ pool: MaxPool2D) -> Bool {
         let g = geometry, p = pool.geometry
         return p.kernelH == 2 && p.kernelW == 2 && p.strideH == 2 && p.strideW == 2
-            && g.strideH == 1 && g.strideW == 1 && g.padTop == 0 && g.padLeft == 0 && g.padBottom == 0 && g.padRight == 0
+            && g.strideH == 1 && g.strideW == 1
             && has_conv_relu_pool_supported(Int64(g.channels), Int64(g.height), Int64(g.width),
-                                            Int64(g.kernelH), Int64(g.kernelW)) != 0
+                                            Int64(g.kernelH), Int64(g.kernelW), Int64(g.padTop), Int64(g.padLeft),
+                                            Int64(g.padBottom), Int64(g.padRight)) != 0
     }
 
     /// Clean, unshuffled conv → ReLU → 2×2 max pool with no hook: the same bits
@@ -137,7 +138,8 @@ extension Conv2D {
                         Parallelism.forEach(parts, threads: workers) { part in
                             for i in (n * part / parts)..<(n * (part + 1) / parts) {
                                 has_conv_relu_pool(Int64(g.channels), Int64(g.height), Int64(g.width),
-                                                   Int64(g.kernelH), Int64(g.kernelW), Int64(outChannels),
+                                                   Int64(g.kernelH), Int64(g.kernelW), Int64(g.padTop), Int64(g.padLeft),
+                                                   Int64(g.padBottom), Int64(g.padRight), Int64(outChannels),
                                                    xb + i * inSize, wp.baseAddress!, bp.baseAddress!, ob + i * outSize)
                             }
                         }
