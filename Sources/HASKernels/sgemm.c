@@ -764,34 +764,36 @@ static inline float bias_relu(float v, int relu) { return relu ? (v > 0.0f ? v :
 
 #ifdef HAS_X86
 __attribute__((target("avx2,fma")))
-static void transpose_bias_avx2(int64_t m, int64_t n, const float *yt, const float *bias, int relu, float *out) {
-    int64_t m8 = m / 8 * 8, n8 = n / 8 * 8;
+static void transpose_bias_avx2(int64_t m, int64_t n, int64_t i0, int64_t i1, const float *yt, const float *bias,
+                                int relu, float *out) {
+    int64_t m8 = m / 8 * 8, n8 = i0 + (i1 - i0) / 8 * 8;
     const __m256 zero = _mm256_setzero_ps();
     for (int64_t j0 = 0; j0 < m8; j0 += 8) {
         __m256 bv = _mm256_loadu_ps(bias + j0);
-        for (int64_t i0 = 0; i0 < n8; i0 += 8) {
+        for (int64_t ib = i0; ib < n8; ib += 8) {
             __m256 v[8];
-            for (int r = 0; r < 8; r++) v[r] = _mm256_loadu_ps(yt + (j0 + r) * n + i0);
+            for (int r = 0; r < 8; r++) v[r] = _mm256_loadu_ps(yt + (j0 + r) * n + ib);
             transpose8(v);
             for (int t = 0; t < 8; t++) {
                 __m256 x = _mm256_add_ps(v[t], bv);
                 // max(x, 0) is `x > 0 ? x : 0` (0 for NaN), like bias_relu.
                 if (relu) x = _mm256_max_ps(x, zero);
-                _mm256_storeu_ps(out + (i0 + t) * m + j0, x);
+                _mm256_storeu_ps(out + (ib + t) * m + j0, x);
             }
         }
-        for (int64_t i = n8; i < n; i++)
+        for (int64_t i = n8; i < i1; i++)
             for (int64_t j = j0; j < j0 + 8; j++) out[i * m + j] = bias_relu(yt[j * n + i] + bias[j], relu);
     }
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = i0; i < i1; i++)
         for (int64_t j = m8; j < m; j++) out[i * m + j] = bias_relu(yt[j * n + i] + bias[j], relu);
 }
 #endif
 
-void has_transpose_add_bias(int64_t m, int64_t n, const float *yt, const float *bias, int relu, float *out) {
+void has_transpose_add_bias(int64_t m, int64_t n, int64_t i0, int64_t i1, const float *yt, const float *bias,
+                            int relu, float *out) {
 #ifdef HAS_X86
-    if (active_kernel() == kernel_avx2) { transpose_bias_avx2(m, n, yt, bias, relu, out); return; }
+    if (active_kernel() == kernel_avx2) { transpose_bias_avx2(m, n, i0, i1, yt, bias, relu, out); return; }
 #endif
-    for (int64_t i = 0; i < n; i++)
+    for (int64_t i = i0; i < i1; i++)
         for (int64_t j = 0; j < m; j++) out[i * m + j] = bias_relu(yt[j * n + i] + bias[j], relu);
 }

@@ -79,8 +79,10 @@ void has_pool2x2_bias_relu(int64_t channels, int64_t height, int64_t width, int6
                            const float *src, const float *bias, float *dst);
 
 /// out[i * m + j] = yt[j * n + i] + bias[j], then ReLU (`v > 0 ? v : 0`) when
-/// `relu`: a dense layer's m×n product Yᵀ into its n×m output Y.
-void has_transpose_add_bias(int64_t m, int64_t n, const float *yt, const float *bias, int relu, float *out);
+/// `relu`, for i in [i0, i1): a dense layer's m×n product Yᵀ into rows of its
+/// n×m output Y (ranges let threads share the work).
+void has_transpose_add_bias(int64_t m, int64_t n, int64_t i0, int64_t i1, const float *yt, const float *bias,
+                            int relu, float *out);
 
 /// 1 when has_conv_relu_pool can run this geometry on this CPU (AVX-512F;
 /// stride 1, conv output 2..32 wide).

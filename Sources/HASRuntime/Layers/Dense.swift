@@ -59,9 +59,13 @@ public struct Dense: Sendable {
         out.data.withUnsafeMutableBufferPointer { op in
             yt.withUnsafeBufferPointer { tp in
                 bias.withUnsafeBufferPointer { bp in
-                    // Same arithmetic as `addBias`, in 8×8 register-transposed blocks (C).
-                    has_transpose_add_bias(Int64(m), Int64(n), tp.baseAddress!, bp.baseAddress!, relu ? 1 : 0,
-                                           op.baseAddress!)
+                    // Same arithmetic as `addBias`, in 8×8 register-transposed blocks (C);
+                    // split over the batch when it is large (h0: 1 MB at batch 256).
+                    let threads = m * n >= 64 * 1024 ? options.threads : 1
+                    Parallelism.forRanges(n, granule: 8, threads: threads) { rows in
+                        has_transpose_add_bias(Int64(m), Int64(n), Int64(rows.lowerBound), Int64(rows.upperBound),
+                                               tp.baseAddress!, bp.baseAddress!, relu ? 1 : 0, op.baseAddress!)
+                    }
                 }
             }
         }
