@@ -29,6 +29,9 @@ extension HASBench {
         @Flag(help: "One JSON object per batch size on stdout.")
         var json = false
 
+        @Flag(help: "Also time each weighted layer (with its fused ReLU / pool / flatten) on one batch.")
+        var layers = false
+
         func run() throws {
             let network = try model.map { try BenchmarkModels.load($0) } ?? BenchmarkModels.randomMNIST32()
             let inputs: Tensor
@@ -53,6 +56,7 @@ extension HASBench {
                     let result = try classifier.classify(subset, options: ForwardOptions(threads: threads))
                     if run > 0 { rates.append(result.imagesPerSecond) }
                 }
+                if layers { try timeLayers(network, batch: try subset.batch(0..<min(batch, count))) }
                 let median = Stopwatch.median(rates)
                 if json {
                     print(#"{"impl":"has","model":"\#(network.name)","batch":\#(batch),"threads":\#(threads),"images":\#(count),"images_per_second":\#(median),"runs":\#(rates)}"#)
@@ -62,6 +66,52 @@ extension HASBench {
                 }
             }
         }
+    }
+}
+
+extension HASBench.Inference {
+    /// Wall time per layer group (a weighted layer and the unweighted layers
+    /// after it, as `Network.run` fuses them), median of `runs` × 3 passes, on
+    /// the clean activations entering each group. Prints to stderr.
+    func timeLayers(_ network: Network, batch x: Tensor) throws {
+        let options = ForwardOptions(threads: threads)
+        var groups: [Range<Int>] = []
+        var start = 0
+        while start < network.layers.count {
+            var end = start + 1
+            while end < network.layers.count {
+                if case .conv2d = network.layers[end] { break }
+                if case .dense = network.layers[end] { break }
+                end += 1
+            }
+            groups.append(start..<end)
+            start = end
+        }
+        var h = x
+        var total = 0.0
+        var lines: [(String, Double)] = []
+        for group in groups {
+            var times: [Double] = []
+            var out = h
+            for _ in 0..<(runs * 3) { times.append(Stopwatch.time { out = network.run(h, layers: group, options: options) }) }
+            let t = Stopwatch.median(times)
+            total += t
+            let name: String
+            switch network.layers[group.lowerBound] {
+            case .conv2d(let c): name = c.name
+            case .dense(let d): name = d.name
+            default: name = "layers \(group)"
+            }
+            lines.append((name, t))
+            h = out
+        }
+        let n = Double(x.shape[0])
+        for (name, t) in lines {
+            FileHandle.standardError.write(String(format: "  %-6@ %8.3f ms/batch %7.2f µs/image %5.1f%%\n",
+                                                  name, t * 1e3, t / n * 1e6, 100 * t / total).data(using: .utf8)!)
+        }
+        FileHandle.standardError.write(String(format: "  total  %8.3f ms/batch %7.2f µs/image (batch %d, %d threads)\n",
+                                              total * 1e3, total / n * 1e6, x.shape[0], threads).data(using: .utf8)!)
     }
 }
 
