@@ -19,7 +19,7 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 
-enum { KCB = 256, GMAX = 4 };
+enum { KCB = 256, GMAX = 8 };
 
 // One pooled row `py` of output channels [o0, o0 + g): conv rows 2py and
 // 2py + 1, `v` 16-column vectors each (v = 1 when the conv is at most 16 wide).
@@ -30,11 +30,13 @@ static inline void conv_pool_group(const int g, const int v, const int mb, int64
                                    __mmask16 m1, __mmask16 store_mask, const float *image, const float *weight,
                                    const float *bias, int64_t pool_plane, int64_t pool_w, float *dst) {
     const int64_t kk = channels * kh * kw;
+    // Block totals are touched once per 256 k: spilling them costs nothing,
+    // the accumulators keep the registers.
     __m512 tot[GMAX][2][2], acc[GMAX][2][2];
     int folded = 0;
     for (int q = 0; q < g; q++)
         for (int r = 0; r < 2; r++)
-            for (int x = 0; x < v; x++) acc[q][r][x] = tot[q][r][x] = _mm512_setzero_ps();
+            for (int x = 0; x < v; x++) acc[q][r][x] = _mm512_setzero_ps();
     const float *w = weight + o0 * kk;
     int64_t k = 0;
     for (int64_t c = 0; c < channels; c++) {
@@ -94,8 +96,8 @@ static inline void conv_pool_group(const int g, const int v, const int mb, int64
     }
 }
 
-// Channel groups: 4 channels × 2 rows × v vectors of accumulators, plus as
-// many running totals when K spans several blocks: at most 32 zmm registers.
+// Channel groups: 8 channels × 2 rows (one vector per row) or 4 channels × 2
+// rows × 2 vectors: 16 zmm accumulators.
 #define HAS_CONV_GROUPS(G, V, MB)                                                                          \
     for (; o + (G) <= out_channels; o += (G))                                                             \
         conv_pool_group((G), (V), (MB), o, channels, height, width, kh, kw, py, m0, m1, store_mask, image,  \
@@ -116,16 +118,16 @@ static void conv_pool_avx512(int64_t channels, int64_t height, int64_t width, in
     for (int64_t py = 0; py < pool_h; py++) {
         int64_t o = 0;
         if (wide && multi_block) {
-            HAS_CONV_GROUPS(2, 2, 1)
+            HAS_CONV_GROUPS(4, 2, 1)
             HAS_CONV_GROUPS(1, 2, 1)
         } else if (wide) {
             HAS_CONV_GROUPS(4, 2, 0)
             HAS_CONV_GROUPS(1, 2, 0)
         } else if (multi_block) {
-            HAS_CONV_GROUPS(4, 1, 1)
+            HAS_CONV_GROUPS(8, 1, 1)
             HAS_CONV_GROUPS(1, 1, 1)
         } else {
-            HAS_CONV_GROUPS(4, 1, 0)
+            HAS_CONV_GROUPS(8, 1, 0)
             HAS_CONV_GROUPS(1, 1, 0)
         }
     }
