@@ -1,13 +1,14 @@
 import HASRuntime
 
-/// The group starts with a faulty conv → ReLU [→ max pool] block and a clean
-/// dense layer D follows its last faulty layer (`FaultyEvaluator`'s
-/// incremental case). Per image and device the block's clean raw output is
-/// computed once; a trial corrects the failing outputs in place, recomputes
-/// only the pooled features whose window holds one, and restores them. Images
-/// with changed features run the layers up to D (all images when a later layer
-/// before D is faulty), then D exactly as `FaultyEvaluator` does it: from its
-/// clean output plus W[:, j]·Δx_j for few changed inputs, a full GEMM for many.
+/// The group starts with a faulty conv → ReLU [→ max pool] block. Per image
+/// and device the block's clean raw output is computed once; a trial corrects
+/// the failing outputs in place, recomputes only the pooled features whose
+/// window holds one, and restores them. Images with changed features (all
+/// images when a later layer is faulty too) run on: when the first weighted
+/// layer after the group's faults is a dense layer D, up to D and then D
+/// exactly as `FaultyEvaluator`'s incremental mode does it (from D's clean
+/// output plus W[:, j]·Δx_j for few changed inputs, a full GEMM for many);
+/// otherwise through the rest of the network, as its full pass does.
 struct ConvPath {
     let index: Int
     let conv: Conv2D
@@ -18,27 +19,31 @@ struct ConvPath {
     let input: [Float]
     let output: [Float]
     let outputShape: [Int]
-    /// D: its index, clean input [N × K_D], clean W·x [N × M_D], Wᵀ [K_D × M_D].
-    let downstream: Int
-    let dense: Dense
-    let denseInput: [Float]
-    let denseGEMM: [Float]
-    let transposed: [Float]
-    let denseReLU: Bool
-    /// First layer after D (and its ReLU).
-    let tail: Int
-    /// A faulty layer between the block and D (then every image runs up to D).
+    /// D and its clean run, when `FaultyEvaluator` would go incrementally.
+    struct Downstream {
+        let index: Int
+        let dense: Dense
+        /// Clean input [N × K_D], clean W·x [N × M_D], Wᵀ [K_D × M_D].
+        let input: [Float]
+        let gemm: [Float]
+        let transposed: [Float]
+        let relu: Bool
+        /// First layer after D (and its ReLU).
+        let tail: Int
+    }
+    let downstream: Downstream?
+    /// Another faulty layer after the block (then every image runs on).
     let laterFaulty: Bool
     /// Non-overlapping pool: the feature each raw output feeds (-1: none, floor mode)
     /// and each feature's window origin in the raw output.
     let featureOfOutput: [Int32]?
     let windowOrigin: [Int32]?
+    /// Clean predictions.
+    let clean: [Int]
 
     init?(network: Network, faulty: [DeviceLayer], images: Tensor, options: ForwardOptions) {
         guard let first = faulty.first, let last = faulty.last, case .conv2d(let conv) = network.layers[first.index],
-              first.index + 1 < network.layers.count, case .relu = network.layers[first.index + 1],
-              let next = network.deviceLayers.first(where: { $0.index > last.index }),
-              case .dense(let dense) = network.layers[next.index] else { return nil }
+              first.index + 1 < network.layers.count, case .relu = network.layers[first.index + 1] else { return nil }
         index = first.index
         self.conv = conv
         var end = index + 2
@@ -72,39 +77,38 @@ struct ConvPath {
             featureOfOutput = nil
             windowOrigin = nil
         }
-        downstream = next.index
-        self.dense = dense
-        let start = first.index
-        laterFaulty = faulty.contains { $0.index > start && $0.index < next.index }
-        var tail = next.index + 1, relu = false
-        if tail < network.layers.count, case .relu = network.layers[tail] {
-            relu = true
-            tail += 1
-        }
-        denseReLU = relu
-        self.tail = tail
+        laterFaulty = faulty.count > 1
         let x = network.run(images, layers: 0..<index, options: options)
         input = x.data
         let h = network.run(x, layers: index..<blockEnd, options: options)
         output = h.data
         outputShape = Array(h.shape.dropFirst())
-        let z = network.run(h, layers: blockEnd..<downstream, options: options)
-        denseInput = z.data
-        denseGEMM = SweepEvaluator.cleanGEMM(dense, z, options: options)
-        let m = dense.outFeatures, k = dense.inFeatures
-        var t = [Float](repeating: 0, count: m * k)
-        for row in 0..<m { for j in 0..<k { t[j * m + row] = dense.weight[row * k + j] } }
-        transposed = t
+        if let next = network.deviceLayers.first(where: { $0.index > last.index }),
+           case .dense(let dense) = network.layers[next.index] {
+            var tail = next.index + 1, relu = false
+            if tail < network.layers.count, case .relu = network.layers[tail] {
+                relu = true
+                tail += 1
+            }
+            let z = network.run(h, layers: blockEnd..<next.index, options: options)
+            let gemm = SweepEvaluator.cleanGEMM(dense, z, options: options)
+            let m = dense.outFeatures, k = dense.inFeatures
+            var t = [Float](repeating: 0, count: m * k)
+            for row in 0..<m { for j in 0..<k { t[j * m + row] = dense.weight[row * k + j] } }
+            downstream = Downstream(index: next.index, dense: dense, input: z.data, gemm: gemm, transposed: t, relu: relu, tail: tail)
+            var y = gemm
+            let n = z.shape[0]
+            y.withUnsafeMutableBufferPointer { dense.addBias(toRows: $0.baseAddress!, count: n, relu: relu) }
+            clean = Activations.argmax(network.run(Tensor(shape: [n, m], data: y), layers: tail..<network.layers.count, options: options))
+        } else {
+            downstream = nil
+            clean = Activations.argmax(network.run(h, layers: blockEnd..<network.layers.count, options: options))
+        }
     }
 
     var features: Int { outputShape.reduce(1, *) }
 
-    func cleanPredictions(_ network: Network, options: ForwardOptions) -> [Int] {
-        let m = dense.outFeatures, n = denseGEMM.count / max(1, m)
-        var y = denseGEMM
-        y.withUnsafeMutableBufferPointer { dense.addBias(toRows: $0.baseAddress!, count: n, relu: denseReLU) }
-        return Activations.argmax(network.run(Tensor(shape: [n, m], data: y), layers: tail..<network.layers.count, options: options))
-    }
+    func cleanPredictions(_ network: Network, options: ForwardOptions) -> [Int] { clean }
 }
 
 extension SweepEvaluator {
@@ -193,23 +197,27 @@ extension SweepEvaluator {
     }
 
     /// The layers from the block to the end for a batch of changed images:
-    /// (batch position, prediction) for those whose D input changed.
+    /// (batch position, prediction) for those whose prediction may have changed.
     private func finish(_ cp: ConvPath, _ batch: ChangedBatch, device: FaultProfile, kind: ErrorKind, seed: UInt64) -> [(Int, Int)] {
         let count = batch.images.count
         let x = Tensor(shape: [count] + cp.outputShape, data: batch.rows)
         let options = cp.laterFaulty
             ? faultyOptions(device: device, kind: kind, seed: seed, indices: batch.images.map { imageIndices[$0] })
             : ForwardOptions(threads: 1)
-        let h = network.run(x, layers: cp.blockEnd..<cp.downstream, options: options)
-        let m = cp.dense.outFeatures, k = cp.dense.inFeatures
+        guard let d = cp.downstream else {
+            let scores = network.run(x, layers: cp.blockEnd..<network.layers.count, options: options)
+            return Array(zip(0..<count, Activations.argmax(scores)))
+        }
+        let h = network.run(x, layers: cp.blockEnd..<d.index, options: options)
+        let m = d.dense.outFeatures, k = d.dense.inFeatures
         // FaultyEvaluator's rule: beyond this many changed inputs, a full GEMM of the image.
         let maxChanges = max(1, k / 16)
         var sparse: [Int] = [], sparseRows: [Float] = []
         var full: [Int] = [], fullRows: [Float] = []
         var changed: [Int] = []
         h.data.withUnsafeBufferPointer { hp in
-            cp.denseInput.withUnsafeBufferPointer { xp in
-                cp.transposed.withUnsafeBufferPointer { tp in
+            d.input.withUnsafeBufferPointer { xp in
+                d.transposed.withUnsafeBufferPointer { tp in
                     for b in 0..<count {
                         let faulty = hp.baseAddress! + b * k, clean = xp.baseAddress! + batch.images[b] * k
                         changed.removeAll(keepingCapacity: true)
@@ -225,7 +233,7 @@ extension SweepEvaluator {
                         }
                         sparse.append(b)
                         let start = sparseRows.count
-                        sparseRows.append(contentsOf: cp.denseGEMM[(batch.images[b] * m)..<((batch.images[b] + 1) * m)])
+                        sparseRows.append(contentsOf: d.gemm[(batch.images[b] * m)..<((batch.images[b] + 1) * m)])
                         sparseRows.withUnsafeMutableBufferPointer { rows in
                             let yi = rows.baseAddress! + start
                             for j in changed {
@@ -240,13 +248,12 @@ extension SweepEvaluator {
         let order = sparse + full
         if order.isEmpty { return [] }
         // Bias and ReLU as Dense.forward does them (the full GEMMs get them from forward itself).
-        sparseRows.withUnsafeMutableBufferPointer { cp.dense.addBias(toRows: $0.baseAddress!, count: sparse.count, relu: cp.denseReLU) }
+        sparseRows.withUnsafeMutableBufferPointer { d.dense.addBias(toRows: $0.baseAddress!, count: sparse.count, relu: d.relu) }
         if !full.isEmpty {
-            let y = cp.dense.forward(Tensor(shape: [full.count, k], data: fullRows), options: ForwardOptions(threads: 1),
-                                     relu: cp.denseReLU)
+            let y = d.dense.forward(Tensor(shape: [full.count, k], data: fullRows), options: ForwardOptions(threads: 1), relu: d.relu)
             sparseRows += y.data
         }
-        let scores = network.run(Tensor(shape: [order.count, m], data: sparseRows), layers: cp.tail..<network.layers.count,
+        let scores = network.run(Tensor(shape: [order.count, m], data: sparseRows), layers: d.tail..<network.layers.count,
                                  options: ForwardOptions(threads: 1))
         return Array(zip(order, Activations.argmax(scores)))
     }
