@@ -23,11 +23,12 @@ final class SweepEvaluatorTests: XCTestCase {
                     TileMap(rows: 8, depth: 18, columns: 25, tileK: 9, blocks: 4, threads: 8),
                     TileMap(rows: 40, depth: 16, columns: 7, tileK: 16, blocks: 4, threads: 8)]
         let reference = FaultSampler(profile: profile), fast = SweepSampler(profile: profile)
+        let scratch = SweepSampler.Scratch()
         for map in maps {
             for image in [0, 7, 4242] {
                 let expected = reference.events(seed: 99, layer: FaultKeys.layer("h0"), image: image, map: map)
                 var got: [FaultEvent] = []
-                fast.forEachFault(seed: 99, layer: FaultKeys.layer("h0"), image: image, map: map) { r, m, n, draw in
+                fast.forEachFault(seed: 99, layer: FaultKeys.layer("h0"), image: image, map: map, scratch: scratch) { r, m, n, draw in
                     let pe = map.slot(position: r, kTile: m, column: n)
                     got.append(FaultEvent(position: r, kTile: m, column: n, block: pe.block, thread: pe.thread, slot: pe.slot, draw: draw))
                 }

@@ -142,6 +142,7 @@ extension SweepEvaluator {
                                 let scratch = ConvScratch(outputs: outChannels * positions, features: features)
                                 var events: [ConvFault] = [], products: [Float] = []
                                 var batches = [ChangedBatch](repeating: ChangedBatch(), count: kindCount * trials)
+                                let candidates = SweepSampler.Scratch()
                                 for i in lo..<hi {
                                     im2col(g, image: xp.baseAddress! + i * inSize, into: cols)
                                     PermutedGEMM.multiply(m: outChannels, n: positions, k: kk, a: w, lda: kk,
@@ -152,7 +153,7 @@ extension SweepEvaluator {
                                         events.removeAll(keepingCapacity: true)
                                         products.removeAll(keepingCapacity: true)
                                         sampler.forEachFault(seed: FaultKeys.trialSeed(seed, trial: trial), layer: key,
-                                                             image: imageIndices[i], map: map) { row, kTile, column, draw in
+                                                             image: imageIndices[i], map: map, scratch: candidates) { row, kTile, column, draw in
                                             events.append(ConvFault(output: row * positions + column, draw: draw))
                                             products.append(direct ? raw[row * positions + column]
                                                 : FaultInjector.partialProduct(w + row * kk, cols + column, bRowStride: positions,

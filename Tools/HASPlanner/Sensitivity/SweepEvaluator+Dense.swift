@@ -62,6 +62,19 @@ extension SweepEvaluator {
         for s in 0..<map.blocks { expected += Double(map.slots(onBlock: s)) * device.rates[s].reduce(0, +) }
         let byTiles = map.tileK <= 256 && expected * Double(trials * 1000) > Double(m * k)
         let group = Self.denseGroup
+        // The product table is laid out thread-major — row l·T + t at t·L + l — so that the
+        // sampler, which goes thread by thread, reads one thread's rows from one small block.
+        let threadsPerBlock = map.threads, rowBlocks = map.rowBlocks, slotRows = rowBlocks * threadsPerBlock
+        var slotRow = [Int32](repeating: 0, count: m)
+        var shuffled: [Float] = []
+        if byTiles {
+            shuffled = [Float](repeating: 0, count: slotRows * k)
+            for row in 0..<m {
+                let at = (row % threadsPerBlock) * rowBlocks + row / threadsPerBlock
+                slotRow[row] = Int32(at)
+                for j in 0..<k { shuffled[at * k + j] = d.dense.weight[row * k + j] }
+            }
+        }
         // Without a ReLU, -0 + b and +0 + b differ when b = -0: then every correction is applied.
         let skipUnchanged = d.relu
         let chunks = (n + group - 1) / group
@@ -71,32 +84,37 @@ extension SweepEvaluator {
                 d.gemm.withUnsafeBufferPointer { cp in
                     d.activation.withUnsafeBufferPointer { ap in
                         d.dense.weight.withUnsafeBufferPointer { wp in
+                            shuffled.withUnsafeBufferPointer { sp in
+                            slotRow.withUnsafeBufferPointer { slotRow in
                             Parallelism.forEach(chunks, threads: threads) { c in
                                 let lo = c * group, hi = min(n, lo + group), count = hi - lo
                                 let x = xp.baseAddress!, w = wp.baseAddress!
-                                let products = UnsafeMutablePointer<Float>.allocate(capacity: byTiles ? count * m * tiles : 1)
+                                let perImage = slotRows * tiles
+                                let products = UnsafeMutablePointer<Float>.allocate(capacity: byTiles ? count * perImage : 1)
                                 defer { products.deallocate() }
                                 if byTiles {
                                     for tile in 0..<tiles {
                                         let range = map.kRange(kTile: tile)
-                                        // products[(j·M + row)·tiles + tile] = P(row, tile) of image lo + j.
-                                        PermutedGEMM.multiply(m: m, n: count, k: range.count, a: w + range.lowerBound, lda: k,
+                                        // products[j·perImage + slotRow[row]·tiles + tile] = P(row, tile) of image lo + j.
+                                        PermutedGEMM.multiply(m: slotRows, n: count, k: range.count, a: sp.baseAddress! + range.lowerBound,
+                                                              lda: k,
                                                               b: StridedMatrix(x + lo * k + range.lowerBound, rowStride: 1, colStride: k),
-                                                              c: StridedMatrix(products + tile, rowStride: tiles, colStride: tiles * m),
+                                                              c: StridedMatrix(products + tile, rowStride: tiles, colStride: perImage),
                                                               threads: 1)
                                     }
                                 }
                                 let y = UnsafeMutablePointer<Float>.allocate(capacity: kindCount * m)
                                 defer { y.deallocate() }
                                 var batches = [ChangedBatch](repeating: ChangedBatch(), count: kindCount * trials)
+                                let candidates = SweepSampler.Scratch()
                                 for i in lo..<hi {
-                                    let image = imageIndices[i], own = products + (i - lo) * m * tiles
+                                    let image = imageIndices[i], own = products + (i - lo) * perImage
                                     let clean = cp.baseAddress! + i * m, xi = x + i * k
                                     for trial in 0..<trials {
                                         for kk in 0..<kindCount { (y + kk * m).update(from: clean, count: m) }
                                         sampler.forEachFault(seed: FaultKeys.trialSeed(seed, trial: trial), layer: key, image: image,
-                                                             map: map) { row, kTile, _, draw in
-                                            let p = byTiles ? own[row * tiles + kTile]
+                                                             map: map, scratch: candidates) { row, kTile, _, draw in
+                                            let p = byTiles ? own[Int(slotRow[row]) * tiles + kTile]
                                                 : FaultInjector.partialProduct(w + row * k, xi, bRowStride: 1, range: map.kRange(kTile: kTile))
                                             for kk in 0..<kindCount {
                                                 let q = corruptions[kk].apply(p, draw: draw)
@@ -130,6 +148,8 @@ extension SweepEvaluator {
                                         for (b, p) in Activations.argmax(scores).enumerated() { out[base + batch.images[b]] = p }
                                     }
                                 }
+                            }
+                            }
                             }
                         }
                     }

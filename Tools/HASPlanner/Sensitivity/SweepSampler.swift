@@ -19,6 +19,43 @@ struct SweepSampler {
     let threads: Int
     let modes: [Mode]
 
+    /// A fault found slot by slot, before its body runs.
+    struct Candidate {
+        var position: Int32
+        var kTile: Int32
+        var column: Int32
+        var draw: UInt64
+    }
+
+    /// Per-worker buffer of candidates.
+    final class Scratch {
+        private(set) var buffer = UnsafeMutablePointer<Candidate>.allocate(capacity: 1)
+        private var capacity = 1
+
+        init() {}
+        deinit { buffer.deallocate() }
+
+        func reserve(_ count: Int) -> UnsafeMutablePointer<Candidate> {
+            if count > capacity {
+                buffer.deallocate()
+                buffer = .allocate(capacity: count)
+                capacity = count
+            }
+            return buffer
+        }
+    }
+
+    /// SplitMix64's increment and finaliser (`SplitMix64.next`), here so that they inline.
+    static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
+
+    @inline(__always)
+    static func mix(_ x: UInt64) -> UInt64 {
+        var z = x
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+
     /// The modes `FaultSampler` picks for the same rates.
     init(profile: FaultProfile) {
         blocks = profile.geometry.blocks
@@ -34,7 +71,8 @@ struct SweepSampler {
     /// Calls `body(position, kTile, column, draw)` for every failing partial
     /// product of one image, in `FaultSampler`'s order (thread t, block s, slots ascending).
     @inline(__always)
-    func forEachFault(seed: UInt64, layer: UInt64, image: Int, map: TileMap, _ body: (Int, Int, Int, UInt64) -> Void) {
+    func forEachFault(seed: UInt64, layer: UInt64, image: Int, map: TileMap, scratch: Scratch,
+                      _ body: (Int, Int, Int, UInt64) -> Void) {
         precondition(map.blocks == blocks && map.threads == threads, "tile map and profile geometries differ")
         if map.columns == 0 { return }
         let kTiles = map.kTiles, columns = map.columns, rows = map.rows
@@ -48,24 +86,49 @@ struct SweepSampler {
                 switch mode {
                 case .never: break
                 case .always, .bernoulli:
+                    // Slot by slot as FaultSampler does it, but without a branch on the
+                    // (unpredictable) outcome: every slot writes its candidate fault, and
+                    // the count and the stream move on only when it fails.
                     var threshold: UInt64 = 1 << 32
                     if case .bernoulli(let t64) = mode { threshold = t64 >> 32 }
+                    let candidates = scratch.reserve(slots + 1)
+                    var state = rng.state, count = 0
                     var bitsLeft = 0, word: UInt64 = 0
                     var l = s / kTiles, m = s - (s / kTiles) * kTiles
+                    let oneWrap = blocks < kTiles
                     for tile in 0..<(slots / columns) {
                         if tile > 0 {
                             m += blocks
-                            while m >= kTiles { m -= kTiles; l += 1 }
+                            if oneWrap {
+                                let wraps = m >= kTiles
+                                m -= wraps ? kTiles : 0
+                                l += wraps ? 1 : 0
+                            } else {
+                                while m >= kTiles { m -= kTiles; l += 1 }
+                            }
                         }
                         let r = l * threads + t
                         if r >= rows { continue }
                         for n in 0..<columns {
-                            if bitsLeft == 0 { word = rng.next(); bitsLeft = 2 }
+                            if bitsLeft == 0 {
+                                state &+= SweepSampler.golden
+                                word = SweepSampler.mix(state)
+                                bitsLeft = 2
+                            }
                             let u = word & 0xFFFF_FFFF
                             word >>= 32
                             bitsLeft -= 1
-                            if u < threshold { body(r, m, n, rng.next()) }
+                            // The draw is the stream's next value: its state is kept, mixed only for real faults.
+                            candidates[count] = Candidate(position: Int32(truncatingIfNeeded: r), kTile: Int32(truncatingIfNeeded: m),
+                                                          column: Int32(truncatingIfNeeded: n), draw: state &+ SweepSampler.golden)
+                            let fails = u < threshold
+                            count &+= fails ? 1 : 0
+                            state &+= fails ? SweepSampler.golden : 0
                         }
+                    }
+                    for f in 0..<count {
+                        let c = candidates[f]
+                        body(Int(c.position), Int(c.kTile), Int(c.column), SweepSampler.mix(c.draw))
                     }
                 case .geometric(let inverseLog):
                     var j = -1
