@@ -55,27 +55,31 @@ extension HASBench {
             let source = TensorImageSource(inputs)
             let classifier = Classifier(network: network, batchSize: batch)
 
-            /// Median images/s of `runs` passes (after one warm-up), and the last predictions.
-            func time(_ source: ImageSource, _ makeOptions: () throws -> ForwardOptions) throws -> (Double, [Int]) {
-                var rates: [Double] = []
-                var predictions: [Int] = []
+            /// Median images/s of each configuration over `runs` rounds (after one warm-up round); the
+            /// configurations alternate within a round so that a change in machine load hits them alike.
+            func time(_ source: ImageSource, _ configurations: [() throws -> ForwardOptions]) throws -> [(Double, [Int])] {
+                var rates = [[Double]](repeating: [], count: configurations.count)
+                var predictions = [[Int]](repeating: [], count: configurations.count)
                 for run in 0...runs {
-                    let result = try classifier.classify(source, options: try makeOptions())
-                    if run > 0 { rates.append(result.imagesPerSecond) }
-                    predictions = result.predictions
+                    for (i, makeOptions) in configurations.enumerated() {
+                        let result = try classifier.classify(source, options: try makeOptions())
+                        if run > 0 { rates[i].append(result.imagesPerSecond) }
+                        predictions[i] = result.predictions
+                    }
                 }
-                return (Stopwatch.median(rates), predictions)
+                return zip(rates, predictions).map { (Stopwatch.median($0), $1) }
             }
             func injector(_ layers: [String]?) throws -> FaultInjector {
                 try FaultInjector(network: network, profile: profile, faultyLayers: layers, seed: 1, threads: threads)
             }
-            let (clean, _) = try time(source) { ForwardOptions(threads: threads) }
-            let (oneLayer, _) = try time(source) { try injector([layer]).options(ForwardOptions(threads: threads)) }
-            let (allLayers, _) = try time(source) { try injector(nil).options(ForwardOptions(threads: threads)) }
+            let rows = try time(source, [{ ForwardOptions(threads: threads) },
+                                         { try injector([layer]).options(ForwardOptions(threads: threads)) },
+                                         { try injector(nil).options(ForwardOptions(threads: threads)) }])
+            let (clean, oneLayer, allLayers) = (rows[0].0, rows[1].0, rows[2].0)
 
             // Fast vs reference, all layers faulty, on the same images and draws.
             let small = TensorImageSource(try source.batch(0..<min(referenceImages, images)))
-            let (fast, fastPredictions) = try time(small) { try injector(nil).options(ForwardOptions(threads: threads)) }
+            let (fast, fastPredictions) = try time(small, [{ try injector(nil).options(ForwardOptions(threads: threads)) }])[0]
             let reference = try ReferenceFaultInjector(network: network, profile: profile, seed: 1)
             let start = DispatchTime.now().uptimeNanoseconds
             let referenceResult = try classifier.classify(small, options: reference.options(ForwardOptions(threads: threads)))
@@ -86,7 +90,7 @@ extension HASBench {
                 print(#"{"model":"\#(network.name)","kind":"\#(kind)","fr_max":\#(frMax),"images":\#(images),"batch":\#(batch),"threads":\#(threads),"clean_images_per_second":\#(clean),"layer":"\#(layer)","layer_faulty_images_per_second":\#(oneLayer),"all_faulty_images_per_second":\#(allLayers),"reference_images":\#(small.count),"fast_images_per_second":\#(fast),"reference_images_per_second":\#(referenceRate),"predictions_agreeing":\#(agree)}"#)
                 return
             }
-            print("\(network.name), \(kind) FR_max \(frMax) on 20×32 PEs, batch \(batch), \(threads) threads, median of \(runs) passes over \(images) images")
+            print("\(network.name), \(kind) FR_max \(frMax) on 20×32 PEs, batch \(batch), \(threads) threads, median of \(runs) alternating rounds over \(images) images")
             print(String(format: "  clean                 %8.0f images/s", clean))
             print("  faults in \(layer.padding(toLength: 10, withPad: " ", startingAt: 0))  "
                   + String(format: "%8.0f images/s  (%.2f× clean)", oneLayer, oneLayer / clean))

@@ -33,6 +33,7 @@ struct CompareCommand: ParsableCommand {
                                  strategy: strategy, fitnessImages: problem.fitnessRange, faultSeeds: problem.fitnessSeeds,
                                  configuration: config)
             let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
+            runner.polishBudget = ga.polish
             let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations, label: strategy.rawValue)
             runner.onProgress = { generation, _, best, evaluations, _ in
                 bar.update(generation, status: String(format: "best %.4f, %d evaluations", best, evaluations))

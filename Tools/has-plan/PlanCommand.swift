@@ -60,6 +60,7 @@ struct PlanCommand: ParsableCommand {
                              faultSeeds: problem.fitnessSeeds, configuration: config)
         let resumeFrom = resume ? try PlanCheckpoint.load(from: checkpointPath) : nil
         let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
+        runner.polishBudget = ga.polish
         runner.checkpointPath = strategy == .assign ? nil : checkpointPath
         let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations, label: "planning \(strategy.rawValue)")
         runner.onProgress = { generation, _, best, evaluations, seconds in
@@ -95,6 +96,7 @@ struct PlanCommand: ParsableCommand {
             provenance: .init(strategy: strategy.rawValue, seed: ga.seed, faultSeeds: problem.fitnessSeeds,
                               population: isGA ? config.population : nil, generations: result.generations,
                               crossoverRate: isGA ? config.crossoverRate : nil, mutationRate: isGA ? config.mutationRate : nil,
+                              polish: strategy == .hybrid && ga.polish > 0 ? ga.polish : nil,
                               evaluations: result.evaluations, wallSeconds: (result.seconds * 10).rounded() / 10,
                               fitnessImages: loaded.fitness.range, heldOutImages: loaded.heldOut?.range,
                               dataset: loaded.imagesPath, created: ISO8601DateFormatter().string(from: Date())),

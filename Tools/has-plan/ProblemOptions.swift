@@ -133,12 +133,15 @@ struct GAOptions: ParsableArguments {
     var mutation: Double = 0.2
     @Option(help: "Seed of the search's own random choices.")
     var seed: UInt64 = 1
+    @Option(help: "hybrid: new evaluations for the pairwise-swap hill climb after the GA (0 = none).")
+    var polish: Int = 0
 
     func validate() throws {
         if generations < 0 { throw ValidationError("--generations must not be negative") }
         if population < 2 { throw ValidationError("--population must be at least 2") }
         if !(0...1).contains(crossover) { throw ValidationError("--crossover must be in [0, 1]") }
         if !(0...1).contains(mutation) { throw ValidationError("--mutation must be in [0, 1]") }
+        if polish < 0 { throw ValidationError("--polish must not be negative") }
     }
 
     var configuration: GAConfiguration {

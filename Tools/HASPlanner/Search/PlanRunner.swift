@@ -63,6 +63,8 @@ public final class PlanRunner {
     public let key: PlanRunKey
     /// Where to write the checkpoint after each generation (nil = none).
     public var checkpointPath: String?
+    /// New evaluations the hybrid may spend on `SwapLocalSearch` after the GA (0 = none).
+    public var polishBudget = 0
     /// Called after each generation (and once for `assign`).
     public var onProgress: (_ generation: Int, _ of: Int, _ best: Double, _ evaluations: Int, _ seconds: Double) -> Void = { _, _, _, _, _ in }
 
@@ -122,11 +124,27 @@ public final class PlanRunner {
                        state.evaluations + assignEvaluations, times.last!)
         }
         let history = ga.state.history
-        let convergence = history.indices.map { i in
+        var convergence = history.indices.map { i in
             (history[i].evaluations + assignEvaluations, history[i].best, history[i].mean, i < times.count ? times[i] : times.last ?? 0)
         }
-        return Result(chromosome: ga.state.best.chromosome, fitness: ga.state.best.fitness,
-                      evaluations: ga.state.evaluations + assignEvaluations,
+        var chromosome = ga.state.best.chromosome, fitness = ga.state.best.fitness
+        var evaluations = ga.state.evaluations + assignEvaluations
+        if strategy == .hybrid && polishBudget > 0 {
+            // Not checkpointed: it is deterministic, so a resumed run redoes it to the same end.
+            let known = Dictionary(ga.state.evaluated.map { ($0.chromosome, $0.fitness) }, uniquingKeysWith: { a, _ in a })
+            let climb = try SwapLocalSearch.climb(from: chromosome, fitness: fitness, budget: polishBudget, known: known,
+                                                  evaluate: search.fitnessFunction)
+            for step in climb.improvements {
+                convergence.append((evaluations + step.evaluations, step.fitness, step.fitness,
+                                    before + Date().timeIntervalSince(start)))
+            }
+            (chromosome, fitness) = (climb.chromosome, climb.fitness)
+            evaluations += climb.evaluations
+            let seconds = before + Date().timeIntervalSince(start)
+            convergence.append((evaluations, fitness, fitness, seconds))
+            onProgress(ga.state.generation, configuration.generations, fitness, evaluations, seconds)
+        }
+        return Result(chromosome: chromosome, fitness: fitness, evaluations: evaluations,
                       seconds: before + Date().timeIntervalSince(start), convergence: convergence,
                       generations: ga.state.generation)
     }
