@@ -52,4 +52,55 @@ final class SensitivityCLITests: XCTestCase {
         XCTAssertNotEqual(badKind.status, 0)
         XCTAssertTrue(badKind.stderr.contains("unknown kind 'flip9'"), badKind.stderr)
     }
+
+    /// Ctrl-C mid-run leaves a checkpoint; --resume finishes with the files of an uninterrupted run.
+    func testInterruptedRunResumes() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("sensitivity-resume-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let f = try DeviceFixtures.make(in: dir)
+        func arguments(_ out: String) -> [String] {
+            ["sensitivity", "--model", f.model, "--images", f.images, "--labels", f.labels, "--layers", "c0,h0",
+             "--fr-max", "flip1=0.01,0.05", "--fr-max", "bitflip=0.05", "--fr-max", "flip0=0.5", "--fr-max", "tf32=0.2,0.5",
+             "--fr-max", "bf16=0.5", "--device-seeds", "3", "--trials", "60", "--threads", "1",
+             "--block-threads", "8", "--blocks", "4", "--out", out]
+        }
+        let whole = dir.appendingPathComponent("whole").path
+        let reference = try CLI.run("has-plan", arguments(whole))
+        XCTAssertEqual(reference.status, 0, reference.stderr)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: whole + "/sensitivity.checkpoint.json"))
+
+        let out = dir.appendingPathComponent("parts").path
+        let checkpoint = out + "/sensitivity.checkpoint.json"
+        let process = Process()
+        process.executableURL = CLI.productsDirectory.appendingPathComponent("has-plan")
+        process.arguments = arguments(out)
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        let deadline = Date().addingTimeInterval(120)
+        while !FileManager.default.fileExists(atPath: checkpoint) && process.isRunning && Date() < deadline { usleep(2000) }
+        process.interrupt()
+        process.waitUntilExit()
+        XCTAssertEqual(process.terminationReason, .uncaughtSignal, "the run ended before it could be interrupted")
+        let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: checkpoint))) as? [String: Any]
+        let cells = try XCTUnwrap(saved?["cells"] as? [Any])
+        XCTAssertGreaterThan(cells.count, 0)
+        XCTAssertLessThan(cells.count, 2 * 7 * 3)
+        XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/sensitivity.csv"))
+
+        let other = try CLI.run("has-plan", arguments(out).map { $0 == "60" ? "2" : $0 } + ["--resume"])
+        XCTAssertNotEqual(other.status, 0)
+        XCTAssertTrue(other.stderr.contains("the checkpoint is for another model, image set or settings"), other.stderr)
+        let resumed = try CLI.run("has-plan", arguments(out) + ["--resume"])
+        XCTAssertEqual(resumed.status, 0, resumed.stderr)
+        for name in ["sensitivity.csv", "summary.csv", "sensitivity.svg"] {
+            XCTAssertEqual(try String(contentsOfFile: out + "/" + name, encoding: .utf8),
+                           try String(contentsOfFile: whole + "/" + name, encoding: .utf8), name)
+        }
+        XCTAssertFalse(FileManager.default.fileExists(atPath: checkpoint))
+        let none = try CLI.run("has-plan", arguments(out) + ["--resume"])
+        XCTAssertNotEqual(none.status, 0)
+        XCTAssertTrue(none.stderr.contains("no checkpoint to resume from"), none.stderr)
+    }
 }

@@ -58,9 +58,11 @@ struct CompareCommand: ParsableCommand {
         print(String(format: "fitness images %@: clean %.2f%%, unshuffled %.2f%%", problem.fitnessRange,
                      search.evaluator.cleanAccuracy * 100, faulty * 100))
         for (strategy, result) in results {
-            let reach = result.convergence.first { $0.best >= target }.map { "\($0.evaluations)" } ?? "never"
-            print(String(format: "%-7@ final %.4f after %5d evaluations, %.1f s; reached the GA's final %.4f after %@ evaluations",
-                         strategy.rawValue, result.fitness, result.evaluations, result.seconds, target, reach))
+            let reach = result.convergence.first { $0.best >= target }
+                .map { String(format: "reached the GA's final %.4f after %d evaluations", target, $0.evaluations) }
+                ?? String(format: "never reached the GA's final %.4f", target)
+            print(String(format: "%-7@ final %.4f after %5d evaluations, %.1f s; %@",
+                         strategy.rawValue, result.fitness, result.evaluations, result.seconds, reach))
         }
         print("wrote \(out).csv, \(out).svg")
     }

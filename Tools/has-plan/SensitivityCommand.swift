@@ -15,6 +15,10 @@ struct SensitivityCommand: ParsableCommand {
             per PE, 20×32 PEs) × fault trial, measures top-1 accuracy on the images with only \
             that group faulty. Writes sensitivity.csv (per trial), summary.csv (per layer, kind \
             and FR_max), sensitivity.json and sensitivity.svg into --out.
+
+            Progress is saved after every (layer group, FR_max, device) in \
+            sensitivity.checkpoint.json in --out; after an interruption (Ctrl-C) \
+            --resume continues from it and ends with the same files.
             """
     )
 
@@ -63,6 +67,12 @@ struct SensitivityCommand: ParsableCommand {
 
     @Option(help: "Output directory.")
     var out: String
+
+    @Flag(help: "Continue an interrupted run from the checkpoint in --out.")
+    var resume = false
+
+    @Flag(help: .hidden)
+    var reference = false
 
     func validate() throws {
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
@@ -123,16 +133,39 @@ struct SensitivityCommand: ParsableCommand {
             blocks: blocks, threads: blockThreads)
         let analysis = try SensitivityAnalysis(network: network, configuration: configuration)
         let x = try set.source.batch(0..<set.source.count)
+        let key = SensitivityCheckpoint.Key(model: network.name, weightsDigest: bundle.weightsDigest, images: images,
+                                            imageCount: set.source.count, configuration: configuration)
+        let checkpointPath = SensitivityCheckpoint.path(in: out)
+        var completed: [SensitivityAnalysis.Cell] = []
+        var before = 0.0
+        if resume {
+            let checkpoint = try SensitivityCheckpoint.load(from: checkpointPath)
+            guard checkpoint.key == key else {
+                throw InputError(file: checkpointPath, "the checkpoint is for another model, image set or settings; run without --resume to start over")
+            }
+            completed = checkpoint.cells.map(\.cell)
+            before = checkpoint.elapsedSeconds
+        }
+        do {
+            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
+        } catch {
+            throw InputError(file: out, "cannot create the output directory: \(error.localizedDescription)")
+        }
         let start = DispatchTime.now().uptimeNanoseconds
+        func elapsed() -> Double { before + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         let progress = ProgressBar(total: configuration.evaluations, label: "sensitivity")
-        let cells = try analysis.run(images: x, labels: set.labels!, threads: threads ?? Parallelism.threads) { done, cell in
+        let cells = try analysis.run(images: x, labels: set.labels!, threads: threads ?? Parallelism.threads, fast: !reference,
+                                     completed: completed, afterUnit: { done in
+            try SensitivityCheckpoint(key: key, cells: done, elapsedSeconds: elapsed()).write(to: checkpointPath)
+        }) { done, cell in
             progress.update(done, status: "\(cell.layerName) \(cell.kind.rawValue) \(cell.frMax)")
         }
         progress.finish()
-        let seconds = Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9
+        let seconds = elapsed()
         let report = SensitivityReport(model: network.name, weightsDigest: bundle.weightsDigest, images: images,
                                        imageCount: set.source.count, configuration: configuration, cells: cells, seconds: seconds)
         try report.write(to: out)
+        try? FileManager.default.removeItem(atPath: checkpointPath)
         print("\(network.name) on \(set.source.count) images: degradation in accuracy points (mean ± std over "
               + "\(deviceSeeds) devices × \(trials) trials)")
         let summaries = report.summaries

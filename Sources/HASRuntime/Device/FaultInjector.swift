@@ -196,7 +196,7 @@ public final class FaultInjector: @unchecked Sendable {
     /// the arithmetic of a partial product (docs/fault-profile.md), and exactly
     /// what the GEMM computes for a reduction of at most 256.
     @inline(__always)
-    static func partialProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, bRowStride: Int,
+    public static func partialProduct(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, bRowStride: Int,
                                range: Range<Int>) -> Float {
         has_partial_product(a + range.lowerBound, b + range.lowerBound * bRowStride, Int64(bRowStride), Int64(range.count))
     }

@@ -6,8 +6,9 @@ import HASRuntime
 /// × fault trial, the accuracy on a fixed image set, and the degradation
 /// against the clean accuracy.
 ///
-/// Each layer group gets one `FaultyEvaluator` (the clean prefix is cached once
-/// and shared by every device); devices are the paper's synthetic ones.
+/// Each layer group gets one `SweepEvaluator` (clean activations cached once
+/// and shared by every device; kinds with the same FR_max evaluated together);
+/// devices are the paper's synthetic ones.
 public struct SensitivityAnalysis {
     public struct Configuration: Sendable {
         /// Groups of layers made faulty together, e.g. [["c0"], ["h0"], ["c0", "c1"]].
@@ -91,30 +92,65 @@ public struct SensitivityAnalysis {
         self.configuration = configuration
     }
 
-    /// Runs every cell.
+    /// Runs every cell not in `completed`; returns all cells in report order
+    /// (layer group, kind, FR_max, device), whatever order they ran in.
+    ///
+    /// Work goes in units of (layer group, FR_max, device): the kinds that
+    /// share that FR_max share one fault enumeration (`SweepEvaluator`).
     /// - Parameters:
     ///   - images: preprocessed inputs [N, C, H, W]; `labels` their classes.
-    ///   - progress: called after each cell with (cells done, the cell).
-    public func run(images: Tensor, labels: [Int], threads: Int = Parallelism.threads,
+    ///   - fast: false evaluates with `FaultyEvaluator`, kind by kind (for checking; same results).
+    ///   - completed: cells of an earlier, interrupted run (from its checkpoint).
+    ///   - afterUnit: called with every cell finished so far after each unit (write the checkpoint there).
+    ///   - progress: called after each unit with (cells done, a cell of the unit).
+    public func run(images: Tensor, labels: [Int], threads: Int = Parallelism.threads, fast: Bool = true,
+                    completed: [Cell] = [], afterUnit: (([Cell]) throws -> Void)? = nil,
                     progress: ((Int, Cell) -> Void)? = nil) throws -> [Cell] {
         let c = configuration
+        func key(_ layers: [String], _ kind: ErrorKind, _ frMax: Double, _ seed: UInt64) -> String {
+            "\(layers.joined(separator: "+"))|\(kind.rawValue)|\(frMax.bitPattern)|\(seed)"
+        }
+        var done: [String: Cell] = [:]
+        var finished: [Cell] = []
+        for cell in completed where c.layerGroups.contains(cell.layers) {
+            let k = key(cell.layers, cell.kind, cell.frMax, cell.deviceSeed)
+            if done[k] == nil { done[k] = cell; finished.append(cell) }
+        }
+        // FR_max values in the order the kinds list them.
+        var rates: [Double] = []
+        for kind in c.kinds { for r in c.frMax[kind] ?? [] where !rates.contains(r) { rates.append(r) } }
+        for group in c.layerGroups {
+            var evaluator: SweepEvaluator?
+            for frMax in rates {
+                for deviceSeed in c.deviceSeeds {
+                    let kinds = c.kinds.filter { (c.frMax[$0] ?? []).contains(frMax) && done[key(group, $0, frMax, deviceSeed)] == nil }
+                    if kinds.isEmpty { continue }
+                    if evaluator == nil {
+                        evaluator = try SweepEvaluator(network: network, images: images, labels: labels, faultyLayers: group,
+                                                       threads: threads, fast: fast)
+                    }
+                    let e = evaluator!
+                    let device = try FaultProfile.synthetic(kind: kinds[0], frMax: frMax, seed: deviceSeed,
+                                                            blocks: c.blocks, threads: c.threads)
+                    let accuracies = e.accuracies(device: device, kinds: kinds, seed: c.faultSeed, trials: c.trials)
+                    for (kind, trials) in zip(kinds, accuracies) {
+                        let profile = SweepEvaluator.profile(device, kind: kind)
+                        let cell = Cell(layers: group, kind: kind, frMax: frMax, deviceSeed: deviceSeed,
+                                        fingerprint: profile.fingerprint, accuracies: trials, cleanAccuracy: e.cleanAccuracy)
+                        done[key(group, kind, frMax, deviceSeed)] = cell
+                        finished.append(cell)
+                    }
+                    try afterUnit?(finished)
+                    progress?(finished.count, finished.last!)
+                }
+            }
+        }
         var cells: [Cell] = []
         for group in c.layerGroups {
-            // The evaluator's own profile only fixes nothing but a placeholder; each cell passes its device.
-            let placeholder = try FaultProfile.synthetic(kind: .flip1, frMax: 0, seed: 0, blocks: c.blocks, threads: c.threads)
-            let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels, profile: placeholder,
-                                                faultyLayers: group, threads: threads)
-            let clean = evaluator.cleanAccuracy
             for kind in c.kinds {
                 for frMax in c.frMax[kind] ?? [] {
                     for deviceSeed in c.deviceSeeds {
-                        let profile = try FaultProfile.synthetic(kind: kind, frMax: frMax, seed: deviceSeed,
-                                                                 blocks: c.blocks, threads: c.threads)
-                        let result = evaluator.evaluate(seed: c.faultSeed, trials: c.trials, profile: profile)
-                        let cell = Cell(layers: group, kind: kind, frMax: frMax, deviceSeed: deviceSeed,
-                                        fingerprint: profile.fingerprint, accuracies: result.accuracies, cleanAccuracy: clean)
-                        cells.append(cell)
-                        progress?(cells.count, cell)
+                        if let cell = done[key(group, kind, frMax, deviceSeed)] { cells.append(cell) }
                     }
                 }
             }

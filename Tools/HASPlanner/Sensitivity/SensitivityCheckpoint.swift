@@ -1,0 +1,101 @@
+import Foundation
+import HASRuntime
+
+/// The progress of a sensitivity analysis: the cells finished so far, written
+/// atomically after every unit of work, so that an interrupted run (Ctrl-C,
+/// a crash, a reboot) continues with `--resume` and ends with exactly the
+/// files an uninterrupted run writes. Accuracies are kept as IEEE bit patterns.
+public struct SensitivityCheckpoint: Codable, Equatable, Sendable {
+    /// What identifies the analysis: a checkpoint of another one is refused.
+    public struct Key: Codable, Equatable, Sendable {
+        public var model: String
+        public var weightsDigest: String
+        public var images: String
+        public var imageCount: Int
+        public var layerGroups: [[String]]
+        public var kinds: [ErrorKind]
+        /// FR_max values per kind, in `kinds` order.
+        public var frMax: [[Double]]
+        public var deviceSeeds: [UInt64]
+        public var trials: Int
+        public var faultSeed: UInt64
+        public var blocks: Int
+        public var threads: Int
+
+        public init(model: String, weightsDigest: String, images: String, imageCount: Int,
+                    configuration c: SensitivityAnalysis.Configuration) {
+            self.model = model
+            self.weightsDigest = weightsDigest
+            self.images = images
+            self.imageCount = imageCount
+            layerGroups = c.layerGroups
+            kinds = c.kinds
+            frMax = c.kinds.map { c.frMax[$0] ?? [] }
+            deviceSeeds = c.deviceSeeds
+            trials = c.trials
+            faultSeed = c.faultSeed
+            blocks = c.blocks
+            threads = c.threads
+        }
+    }
+
+    /// One finished cell.
+    public struct Entry: Codable, Equatable, Sendable {
+        public var layers: [String]
+        public var kind: ErrorKind
+        public var frMax: Double
+        public var deviceSeed: UInt64
+        public var fingerprint: String
+        public var accuracyBits: [UInt64]
+        public var cleanAccuracyBits: UInt64
+
+        public init(_ cell: SensitivityAnalysis.Cell) {
+            layers = cell.layers
+            kind = cell.kind
+            frMax = cell.frMax
+            deviceSeed = cell.deviceSeed
+            fingerprint = cell.fingerprint
+            accuracyBits = cell.accuracies.map(\.bitPattern)
+            cleanAccuracyBits = cell.cleanAccuracy.bitPattern
+        }
+
+        public var cell: SensitivityAnalysis.Cell {
+            SensitivityAnalysis.Cell(layers: layers, kind: kind, frMax: frMax, deviceSeed: deviceSeed, fingerprint: fingerprint,
+                                     accuracies: accuracyBits.map(Double.init(bitPattern:)),
+                                     cleanAccuracy: Double(bitPattern: cleanAccuracyBits))
+        }
+    }
+
+    public var key: Key
+    public var cells: [Entry]
+    /// Wall time spent by the runs so far.
+    public var elapsedSeconds: Double
+
+    public init(key: Key, cells: [SensitivityAnalysis.Cell], elapsedSeconds: Double) {
+        self.key = key
+        self.cells = cells.map(Entry.init)
+        self.elapsedSeconds = elapsedSeconds
+    }
+
+    /// The checkpoint's path for an output directory.
+    public static func path(in directory: String) -> String {
+        (directory as NSString).appendingPathComponent("sensitivity.checkpoint.json")
+    }
+
+    public static func load(from path: String) throws -> SensitivityCheckpoint {
+        let bytes: Data
+        do { bytes = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
+            throw InputError(file: path, "no checkpoint to resume from (\(error.localizedDescription))")
+        }
+        do { return try JSONDecoder().decode(SensitivityCheckpoint.self, from: bytes) } catch {
+            throw InputError(file: path, "not a sensitivity checkpoint (\(error.localizedDescription))")
+        }
+    }
+
+    /// Written to a temporary file and renamed over `path`: never half-written.
+    public func write(to path: String) throws {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        try writeFileAtomically(Array(try encoder.encode(self)), to: path)
+    }
+}
