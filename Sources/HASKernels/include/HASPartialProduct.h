@@ -13,6 +13,11 @@ extern "C" {
 /// the CPU has it, libm's fmaf otherwise: the same bits either way.
 float has_partial_product(const float *a, const float *b, int64_t b_stride, int64_t n);
 
+/// out[i] = has_partial_product(a[i], b[i], b_stride, n[i]) for i in [0, count),
+/// bit for bit, with the rows prefetched and several chains at a time.
+void has_partial_products(int64_t count, const float *const *a, const float *const *b, const int64_t *n,
+                          int64_t b_stride, float *out);
+
 #ifdef __cplusplus
 }
 #endif
