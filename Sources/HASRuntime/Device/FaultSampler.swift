@@ -61,7 +61,8 @@ public enum FaultKeys {
 /// (p ≥ 1/16) where one 64-bit comparison per slot is cheaper than a log per
 /// fault. The method is a function of p alone, so results stay reproducible.
 public struct FaultSampler: Sendable {
-    enum Mode: Sendable {
+    /// How one PE's failing slots are drawn; a function of its rate alone.
+    public enum Mode: Sendable {
         case never
         case always
         /// 1 / log(1 − p) (negative).
@@ -77,15 +78,18 @@ public struct FaultSampler: Sendable {
     /// Rates at or above this are drawn slot by slot.
     public static let bernoulliThreshold = 1.0 / 16
 
+    /// The drawing method for a PE of fault rate `p`.
+    public static func mode(rate p: Double) -> Mode {
+        if p <= 0 { return .never }
+        if p >= 1 { return .always }
+        if p >= bernoulliThreshold { return .bernoulli(UInt64(p * 0x1p64)) }
+        return .geometric(1 / log1p(-p))
+    }
+
     public init(profile: FaultProfile) {
         blocks = profile.geometry.blocks
         threads = profile.geometry.threads
-        modes = profile.rates.joined().map { p in
-            if p <= 0 { return .never }
-            if p >= 1 { return .always }
-            if p >= FaultSampler.bernoulliThreshold { return .bernoulli(UInt64(p * 0x1p64)) }
-            return .geometric(1 / log1p(-p))
-        }
+        modes = profile.rates.joined().map(FaultSampler.mode(rate:))
     }
 
     /// Calls `body` for every failing partial product of image `image` (index in

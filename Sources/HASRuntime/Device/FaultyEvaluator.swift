@@ -19,6 +19,20 @@
 /// predictions agree except at exact ties. Use `incremental: false` for
 /// bit-identity with `has-run --device`.
 public final class FaultyEvaluator: @unchecked Sendable {
+    /// Images [N] + the network's input shape, N labels and (if given) N data-set indices;
+    /// `InputError` otherwise.
+    public static func checkInputs(network: Network, images: Tensor, labels: [Int], imageIndices: [Int]?) throws {
+        guard images.rank == 4, Array(images.shape.dropFirst()) == network.inputShape else {
+            throw InputError(file: "images", "are \(images.shape) but model \(network.name) takes [N] + \(network.inputShape)")
+        }
+        guard labels.count == images.shape[0] else {
+            throw InputError(file: "labels", "\(labels.count) labels for \(images.shape[0]) images")
+        }
+        if let imageIndices, imageIndices.count != labels.count {
+            throw InputError(file: "images", "\(imageIndices.count) image indices for \(labels.count) images")
+        }
+    }
+
     public let network: Network
     public let profile: FaultProfile
     public let labels: [Int]
@@ -57,15 +71,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
     public init(network: Network, images: Tensor, labels: [Int], imageIndices: [Int]? = nil, profile: FaultProfile,
                 faultyLayers: [String]? = nil, threads: Int = Parallelism.threads, chunkSize: Int = 128,
                 incremental: Bool = true) throws {
-        guard images.rank == 4, Array(images.shape.dropFirst()) == network.inputShape else {
-            throw InputError(file: "images", "are \(images.shape) but model \(network.name) takes [N] + \(network.inputShape)")
-        }
-        guard labels.count == images.shape[0] else {
-            throw InputError(file: "labels", "\(labels.count) labels for \(images.shape[0]) images")
-        }
-        if let imageIndices, imageIndices.count != labels.count {
-            throw InputError(file: "images", "\(imageIndices.count) image indices for \(labels.count) images")
-        }
+        try FaultyEvaluator.checkInputs(network: network, images: images, labels: labels, imageIndices: imageIndices)
         self.network = network
         self.profile = profile
         self.labels = labels

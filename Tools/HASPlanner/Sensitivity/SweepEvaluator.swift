@@ -62,15 +62,7 @@ public final class SweepEvaluator: @unchecked Sendable {
     ///   - fast: false forces the `FaultyEvaluator` path (for checking).
     public init(network: Network, images: Tensor, labels: [Int], imageIndices: [Int]? = nil, faultyLayers: [String],
                 threads: Int = Parallelism.threads, fast: Bool = true) throws {
-        guard images.rank == 4, Array(images.shape.dropFirst()) == network.inputShape else {
-            throw InputError(file: "images", "are \(images.shape) but model \(network.name) takes [N] + \(network.inputShape)")
-        }
-        guard labels.count == images.shape[0] else {
-            throw InputError(file: "labels", "\(labels.count) labels for \(images.shape[0]) images")
-        }
-        if let imageIndices, imageIndices.count != labels.count {
-            throw InputError(file: "images", "\(imageIndices.count) image indices for \(labels.count) images")
-        }
+        try FaultyEvaluator.checkInputs(network: network, images: images, labels: labels, imageIndices: imageIndices)
         self.network = network
         self.labels = labels
         self.imageIndices = imageIndices ?? Array(0..<labels.count)

@@ -6,14 +6,7 @@ import HASRuntime
 /// closure call and an event record per fault across the module boundary —
 /// at high rates the sweep spends most of its time here.
 struct SweepSampler {
-    enum Mode {
-        case never
-        case always
-        /// 1 / log(1 − p) (negative).
-        case geometric(Double)
-        /// Fail when the next 32 random bits are below ⌊p·2³²⌋ (stored as ⌊p·2⁶⁴⌋).
-        case bernoulli(UInt64)
-    }
+    typealias Mode = FaultSampler.Mode
 
     let blocks: Int
     let threads: Int
@@ -60,12 +53,7 @@ struct SweepSampler {
     init(profile: FaultProfile) {
         blocks = profile.geometry.blocks
         threads = profile.geometry.threads
-        modes = profile.rates.joined().map { p in
-            if p <= 0 { return .never }
-            if p >= 1 { return .always }
-            if p >= FaultSampler.bernoulliThreshold { return .bernoulli(UInt64(p * 0x1p64)) }
-            return .geometric(1 / log1p(-p))
-        }
+        modes = profile.rates.joined().map(FaultSampler.mode(rate:))
     }
 
     /// Calls `body(position, kTile, column, draw)` for every failing partial
