@@ -69,6 +69,22 @@ public struct FaultSampler: Sendable {
         case geometric(Double)
         /// Fail when the next 32 random bits are below ⌊p·2³²⌋ (stored as ⌊p·2⁶⁴⌋).
         case bernoulli(UInt64)
+
+        /// Slot by slot (`.always`, `.bernoulli`): a slot fails when its 32 random bits are below this.
+        @inline(__always)
+        public var slotThreshold: UInt64 {
+            if case .bernoulli(let t64) = self { return t64 >> 32 }
+            return 1 << 32
+        }
+    }
+
+    /// Geometric skipping: the number of slots that pass before the next failing one,
+    /// ⌊log u / log(1 − p)⌋ for u ∈ (0, 1] from one draw of `rng`, Geometric(p) on {0, 1, …}.
+    /// The one definition the simulator and the sweep share, so their draws stay the same.
+    @inline(__always)
+    public static func geometricGap(_ rng: inout SplitMix64, inverseLog: Double) -> Double {
+        let u = Double((rng.next() >> 11) + 1) * 0x1p-53
+        return log(u) * inverseLog
     }
 
     public let blocks: Int
@@ -138,8 +154,7 @@ public struct FaultSampler: Sendable {
                 case .never: break
                 case .always, .bernoulli:
                     // Slot by slot, tile by tile (idle tiles skipped): 32 random bits decide a slot.
-                    var threshold: UInt64 = 1 << 32
-                    if case .bernoulli(let t64) = mode { threshold = t64 >> 32 }
+                    let threshold = mode.slotThreshold
                     var bitsLeft = 0, word: UInt64 = 0
                     var l = s / map.kTiles, m = s - (s / map.kTiles) * map.kTiles
                     for tile in 0..<(slots / map.columns) {
@@ -164,9 +179,7 @@ public struct FaultSampler: Sendable {
                     var j = -1
                     let limit = Double(slots)
                     while true {
-                        // u ∈ (0, 1]: the gap ⌊log u / log(1 − p)⌋ is Geometric(p) on {0, 1, …}.
-                        let u = Double((rng.next() >> 11) + 1) * 0x1p-53
-                        let gap = log(u) * inverseLog
+                        let gap = FaultSampler.geometricGap(&rng, inverseLog: inverseLog)
                         if gap >= limit { break }
                         j += Int(gap) + 1
                         if j >= slots { break }

@@ -77,8 +77,7 @@ struct SweepSampler {
                     // Slot by slot as FaultSampler does it, but without a branch on the
                     // (unpredictable) outcome: every slot writes its candidate fault, and
                     // the count and the stream move on only when it fails.
-                    var threshold: UInt64 = 1 << 32
-                    if case .bernoulli(let t64) = mode { threshold = t64 >> 32 }
+                    let threshold = mode.slotThreshold
                     let candidates = scratch.reserve(slots + 1)
                     var state = rng.state, count = 0
                     var bitsLeft = 0, word: UInt64 = 0
@@ -122,8 +121,7 @@ struct SweepSampler {
                     var j = -1
                     let limit = Double(slots)
                     while true {
-                        let u = Double((rng.next() >> 11) + 1) * 0x1p-53
-                        let gap = log(u) * inverseLog
+                        let gap = FaultSampler.geometricGap(&rng, inverseLog: inverseLog)
                         if gap >= limit { break }
                         j += Int(gap) + 1
                         if j >= slots { break }
