@@ -3,6 +3,7 @@
 
 #include <stdint.h>
 #include "HASPartialProduct.h"
+#include "HASSlotInjection.h"
 
 #ifdef __cplusplus
 extern "C" {

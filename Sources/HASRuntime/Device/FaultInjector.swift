@@ -37,9 +37,10 @@ public final class FaultInjector: @unchecked Sendable {
 
     /// How P is found at the failing slots.
     public enum Strategy: Sendable {
-        /// Per layer, whichever is cheaper for its expected number of faults.
+        /// Per layer, whichever is cheaper for its expected number of faults; convolutions
+        /// slot by slot when no observer is set (`injectBySlots`).
         case automatic
-        /// One dot product per fault.
+        /// One dot product per fault (and a closure per fault), for every layer.
         case perProduct
         /// Dense layers: every K tile's products by the GEMM, for groups of images.
         case perTile
@@ -112,7 +113,14 @@ public final class FaultInjector: @unchecked Sendable {
             return
         }
         let workers = n >= 2 * threads ? threads : 1
-        Parallelism.forRanges(n, threads: workers) { images in self.inject(event, layer: layer, images: images) }
+        let slots = usesSlots(event)
+        Parallelism.forRanges(n, threads: workers) { images in
+            if slots {
+                self.injectBySlots(event, layer: layer, images: images)
+            } else {
+                self.inject(event, layer: layer, images: images)
+            }
+        }
     }
 
     /// Images per group of the per-tile strategy (h0 of mnist32: 0.8 MB of products per image);

@@ -1,0 +1,58 @@
+#ifndef HAS_SLOT_INJECTION_H
+#define HAS_SLOT_INJECTION_H
+
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/// One PE's random stream while its slots are decided one by one (the fault
+/// sampler's slot-by-slot mode): a SplitMix64 state and the 32-bit halves of
+/// the last word not used yet. Carried from one tile of the PE to the next.
+typedef struct {
+    uint64_t state;
+    uint64_t word;
+    int64_t bits_left;
+} has_slot_stream;
+
+/// The error kinds (ErrorKind in Swift), as has_inject_tile_slots takes them.
+enum {
+    HAS_ERROR_FLIP0 = 0,
+    HAS_ERROR_FLIP1 = 1,
+    HAS_ERROR_BITFLIP = 2,
+    HAS_ERROR_TF32 = 3,
+    HAS_ERROR_BF16 = 4,
+};
+
+/// Scratch of has_inject_tile_slots for tiles of up to `columns` columns:
+/// `columns` products, failing columns and draws, has_slot_outputs(columns) outputs.
+typedef struct {
+    float *products;
+    int32_t *fault_columns;
+    uint64_t *draws;
+    uint64_t *outputs;
+} has_slot_scratch;
+
+/// Stream outputs has_inject_tile_slots may generate ahead for a tile of `columns` slots.
+static inline int64_t has_slot_outputs(int64_t columns) { return 2 * columns + 64; }
+
+/// The faults of one tile of one PE, slot by slot, applied to C.
+///
+/// Slot n (column n, ascending) fails when the next 32 random bits of `stream`
+/// (low half of a word first) are below `threshold`; a failing slot then takes
+/// the stream's next 64-bit output as its draw (ErrorKind.corrupt). For every
+/// failing column n, in ascending order: P = sum of a[k] * b[k * b_row_stride + n]
+/// for k in [0, length) as an FMA chain, k ascending, from 0 (has_partial_product),
+/// P~ = P corrupted by `kind`, and c[n] += P~ - P (in float).
+/// B's and C's columns are contiguous.
+/// Returns the number of faults.
+int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const float *a, int64_t length,
+                              const float *b, int64_t b_row_stride, float *c, int64_t columns,
+                              int32_t kind, int32_t exponent_bits, has_slot_scratch scratch);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif

@@ -1,0 +1,131 @@
+import HASKernels
+
+/// The slot-by-slot path of `FaultInjector` for convolutions: the sampler's
+/// walk (`FaultSampler.forEachFault`: thread t, then block s, then image, slots
+/// ascending, the same draws) without a `FaultEvent` or a closure per fault.
+/// High-rate PEs (`.bernoulli`, `.always`) decide and correct a whole tile at a
+/// time in C (`has_inject_tile_slots`: P of all the tile's columns in one
+/// vectorised FMA pass, the same FMA chains as `has_partial_product`); low-rate
+/// PEs (`.geometric`) gather their few faults for `has_partial_products`.
+/// Each element receives its corrections in the sampler's order, so results are
+/// bit-identical to the per-fault path. No observer: tests that watch
+/// corrections take the per-fault path.
+extension FaultInjector {
+    /// Whether `event` takes the slot path: a convolution (B's and C's columns contiguous),
+    /// nobody watching the corrections, and the per-fault path not asked for.
+    func usesSlots(_ event: GEMMEvent) -> Bool {
+        if case .perProduct = strategy { return false }
+        return observer == nil && event.shape.columnsPerImage > 1 && event.bColStride == 1 && event.cColStride == 1
+    }
+
+    func injectBySlots(_ event: GEMMEvent, layer: Layer, images: Range<Int>) {
+        let k = event.shape.k, map = layer.map, columns = map.columns, kTiles = map.kTiles
+        let blocks = map.blocks, threads = map.threads
+        let a = event.weights, bRow = event.bRowStride, cRow = event.cRowStride
+        let perm = event.permutation
+        let kindCode = profile.kind.kernelCode, bits = Int32(profile.exponentBits.count)
+        let kind = profile.kind, exponentBits = profile.exponentBits
+        // Slot path scratch: one tile's products, failing columns and draws.
+        let products = UnsafeMutablePointer<Float>.allocate(capacity: columns)
+        let faultColumns = UnsafeMutablePointer<Int32>.allocate(capacity: columns)
+        let draws = UnsafeMutablePointer<UInt64>.allocate(capacity: columns)
+        let outputs = UnsafeMutablePointer<UInt64>.allocate(capacity: Int(has_slot_outputs(Int64(columns))))
+        // Geometric path: faults gathered for has_partial_products.
+        let chunk = 64
+        let batchImage = UnsafeMutablePointer<Int>.allocate(capacity: chunk)
+        let targets = UnsafeMutablePointer<Int>.allocate(capacity: chunk)
+        let faultDraws = UnsafeMutablePointer<UInt64>.allocate(capacity: chunk)
+        let aRows = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: chunk)
+        let bColumns = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: chunk)
+        let lengths = UnsafeMutablePointer<Int64>.allocate(capacity: chunk)
+        let chunkProducts = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
+        defer {
+            products.deallocate(); faultColumns.deallocate(); draws.deallocate(); outputs.deallocate()
+            batchImage.deallocate(); targets.deallocate(); faultDraws.deallocate(); aRows.deallocate()
+            bColumns.deallocate(); lengths.deallocate(); chunkProducts.deallocate()
+        }
+        let scratch = has_slot_scratch(products: products, fault_columns: faultColumns, draws: draws, outputs: outputs)
+        var pending = 0
+        // Applies the gathered geometric faults, in order (before any later correction).
+        @inline(__always) func flush() {
+            if pending == 0 { return }
+            has_partial_products(Int64(pending), aRows, bColumns, lengths, Int64(bRow), chunkProducts)
+            for j in 0..<pending {
+                let p = chunkProducts[j]
+                let corrupted = kind.corrupt(p, draw: faultDraws[j], exponentBits: exponentBits)
+                event.output(batchImage[j])[targets[j]] += corrupted - p
+            }
+            pending = 0
+        }
+        for t in 0..<threads {
+            for s in 0..<blocks {
+                let slots = map.slots(onBlock: s)
+                if slots == 0 { continue }
+                let pe = s * threads + t
+                let mode = sampler.modes[pe]
+                if case .never = mode { continue }
+                for i in images {
+                    var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: datasetIndex(event, i), pe: pe)
+                    let input = event.input(i), output = event.output(i)
+                    switch mode {
+                    case .never: break
+                    case .always, .bernoulli:
+                        flush()
+                        var stream = has_slot_stream(state: rng.state, word: 0, bits_left: 0)
+                        let threshold = mode.slotThreshold
+                        var l = s / kTiles, m = s - l * kTiles
+                        for tile in 0..<(slots / columns) {
+                            if tile > 0 {
+                                m += blocks
+                                while m >= kTiles { m -= kTiles; l += 1 }
+                            }
+                            let r = l * threads + t
+                            if r >= map.rows { continue }
+                            let row = perm.map { Int($0[r]) } ?? r
+                            let range = map.kRange(kTile: m)
+                            _ = has_inject_tile_slots(&stream, threshold, a + row * k + range.lowerBound, Int64(range.count),
+                                                      input + range.lowerBound * bRow, Int64(bRow), output + row * cRow,
+                                                      Int64(columns), kindCode, bits, scratch)
+                        }
+                    case .geometric(let inverseLog):
+                        var j = -1
+                        let limit = Double(slots)
+                        while true {
+                            let gap = FaultSampler.geometricGap(&rng, inverseLog: inverseLog)
+                            if gap >= limit { break }
+                            j += Int(gap) + 1
+                            if j >= slots { break }
+                            let draw = rng.next()
+                            let w = map.work(slot: j, block: s, thread: t)
+                            if w.position >= map.rows { continue }
+                            let row = perm.map { Int($0[w.position]) } ?? w.position
+                            let range = map.kRange(kTile: w.kTile)
+                            batchImage[pending] = i
+                            targets[pending] = row * cRow + w.column
+                            faultDraws[pending] = draw
+                            aRows[pending] = a + row * k + range.lowerBound
+                            bColumns[pending] = input + w.column + range.lowerBound * bRow
+                            lengths[pending] = Int64(range.count)
+                            pending += 1
+                            if pending == chunk { flush() }
+                        }
+                    }
+                }
+            }
+        }
+        flush()
+    }
+}
+
+extension ErrorKind {
+    /// The kind as `has_inject_tile_slots` takes it.
+    var kernelCode: Int32 {
+        switch self {
+        case .flip0: return Int32(HAS_ERROR_FLIP0)
+        case .flip1: return Int32(HAS_ERROR_FLIP1)
+        case .bitflip: return Int32(HAS_ERROR_BITFLIP)
+        case .tf32: return Int32(HAS_ERROR_TF32)
+        case .bf16: return Int32(HAS_ERROR_BF16)
+        }
+    }
+}
