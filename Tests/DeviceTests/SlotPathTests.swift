@@ -14,7 +14,8 @@ final class SlotPathTests: XCTestCase {
                        "c0.bias": Tensor(shape: [20], data: values(20))]
         return try TestNetworks.network(input: [6, 7, 7],
                                         layers: [LayerSpec(type: "conv2d", name: "c0", weight: "c0.weight", bias: "c0.bias",
-                                                           stride: [1, 1], padding: [1, 1, 1, 1])],
+                                                           stride: [1, 1], padding: [1, 1, 1, 1]),
+                                                 LayerSpec(type: "flatten")],
                                         tensors: tensors, classes: 20 * 49)
     }
 
