@@ -20,19 +20,48 @@ static inline uint64_t splitmix_mix(uint64_t z) {
     return z ^ (z >> 31);
 }
 
-// outputs[i] = the stream's output number first + i + 1 after `state` (SplitMix64's
-// n-th output is mix(state + n * gamma)): independent of one another, so vectorised.
-#define FILL_OUTPUTS_BODY                                                           \
-    for (int64_t i = 0; i < count; i++)                                             \
-        outputs[i] = splitmix_mix(state + (uint64_t)(first + i + 1) * GOLDEN_GAMMA);
+// The walk over a tile's slots reads the stream's outputs, generated ahead:
+// outputs[i] is output i + 1 after the tile's starting state (SplitMix64's n-th
+// output is mix(state + n * gamma), so they are independent and vectorised).
+// If output i is a pair's word, failures[i] of its two 32-bit halves fail, the
+// next failures[i] outputs are their draws, and the next pair's word is output
+// i + 1 + failures[i]; two_pairs[i] is how far the word after next is.
+typedef struct {
+    uint64_t *outputs;
+    uint8_t *failures;
+    uint8_t *two_pairs;
+    uint64_t state;
+    uint64_t threshold;
+    int64_t generated;
+} slot_walk;
 
-static void fill_outputs_generic(uint64_t *restrict outputs, uint64_t state, int64_t first, int64_t count) {
+// Stream outputs generated at a time.
+#define FILL_AHEAD 64
+
+// Outputs, failures of outputs [first, first + count), and two_pairs where the
+// failures it needs are known: [first - 3, first + count - 3) (from 0).
+#define FILL_OUTPUTS_BODY                                                           \
+    for (int64_t i = first; i < first + count; i++) {                               \
+        uint64_t w = splitmix_mix(state + (uint64_t)(i + 1) * GOLDEN_GAMMA);        \
+        outputs[i] = w;                                                             \
+        failures[i] = (uint8_t)(((w & 0xFFFFFFFFULL) < threshold) + ((w >> 32) < threshold)); \
+    }                                                                               \
+    for (int64_t i = first >= 3 ? first - 3 : 0; i < first + count - 3; i++) {     \
+        uint8_t c = failures[i];                                                    \
+        uint8_t next = (uint8_t)((c == 0 ? failures[i + 1] : 0) | (c == 1 ? failures[i + 2] : 0) \
+                                 | (c == 2 ? failures[i + 3] : 0));                 \
+        two_pairs[i] = (uint8_t)(2 + c + next);                                     \
+    }
+
+static void fill_outputs_generic(uint64_t *restrict outputs, uint8_t *restrict failures, uint8_t *restrict two_pairs,
+                                 uint64_t state, uint64_t threshold, int64_t first, int64_t count) {
     FILL_OUTPUTS_BODY
 }
 
 #if defined(__x86_64__)
-__attribute__((target("avx512f,avx512dq,avx512vl")))
-static void fill_outputs_avx512(uint64_t *restrict outputs, uint64_t state, int64_t first, int64_t count) {
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+static void fill_outputs_avx512(uint64_t *restrict outputs, uint8_t *restrict failures, uint8_t *restrict two_pairs,
+                                uint64_t state, uint64_t threshold, int64_t first, int64_t count) {
     FILL_OUTPUTS_BODY
 }
 #endif
@@ -42,30 +71,35 @@ static int has_avx512(void) {
     // Racing first callers store the same value.
     static volatile int level = -1;
     if (level < 0) level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-                           && __builtin_cpu_supports("avx512dq") ? 1 : 0;
+                           && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") ? 1 : 0;
     return level;
 #else
     return 0;
 #endif
 }
 
-static void fill_outputs(uint64_t *restrict outputs, uint64_t state, int64_t first, int64_t count) {
+// FILL_AHEAD more outputs; two_pairs is then valid below generated - 3.
+static inline void fill(slot_walk *walk) {
+    int64_t g = walk->generated;
 #if defined(__x86_64__)
-    if (has_avx512()) { fill_outputs_avx512(outputs, state, first, count); return; }
+    if (has_avx512()) {
+        fill_outputs_avx512(walk->outputs, walk->failures, walk->two_pairs, walk->state, walk->threshold, g, FILL_AHEAD);
+    } else
 #endif
-    fill_outputs_generic(outputs, state, first, count);
+    {
+        fill_outputs_generic(walk->outputs, walk->failures, walk->two_pairs, walk->state, walk->threshold, g, FILL_AHEAD);
+    }
+    walk->generated = g + FILL_AHEAD;
 }
 
-// Stream outputs generated ahead of the walk at a time.
-#define FILL_AHEAD 32
-
 // Decides the tile's slots; returns the failing columns (ascending) and their draws.
-// The slot-by-slot loop (FaultSampler.forEachFault) without branches on the
-// random decisions: the stream's outputs are generated ahead, and the walk
-// takes one word per pair of slots (low half first), then one draw per failing
-// slot, so only the index of the next word carries from pair to pair.
-static int64_t decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t columns,
-                            int32_t *fault_columns, uint64_t *draws, uint64_t *outputs) {
+// The slot-by-slot loop of FaultSampler.forEachFault without branches on the
+// random decisions: one word per pair of slots (low half first), then one draw
+// per failing slot. Only the index of the next word carries from pair to pair,
+// and two_pairs makes that one table lookup per two pairs.
+static int64_t decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t columns, has_slot_scratch scratch) {
+    int32_t *restrict fault_columns = scratch.fault_columns;
+    uint64_t *restrict draws = scratch.draws;
     uint64_t state = stream->state;
     int64_t count = 0, n = 0;
     if (columns == 0) return 0;
@@ -80,14 +114,33 @@ static int64_t decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t
         }
         n = 1;
     }
-    // outputs[j] is output j + 1 after `state`; `generated` of them are ready.
-    int64_t j = 0, generated = 0;
+    slot_walk walk = {scratch.outputs, scratch.failures, scratch.two_pairs, state, threshold, 0};
+    const uint64_t *outputs = scratch.outputs;
+    int64_t j = 0;
     const int64_t pairs = (columns - n) / 2;
-    for (int64_t pair = 0; pair < pairs; pair++, n += 2) {
-        if (j + 3 > generated) {
-            fill_outputs(outputs + generated, state, generated, FILL_AHEAD);
-            generated += FILL_AHEAD;
-        }
+    int64_t pair = 0;
+    for (; pair + 2 <= pairs; pair += 2, n += 4) {
+        if (j + 6 > walk.generated) fill(&walk);
+        uint64_t w0 = outputs[j];
+        int64_t l0 = (w0 & 0xFFFFFFFFULL) < threshold, h0 = (w0 >> 32) < threshold;
+        int64_t j1 = j + 1 + l0 + h0;
+        uint64_t w1 = outputs[j1];
+        int64_t l1 = (w1 & 0xFFFFFFFFULL) < threshold, h1 = (w1 >> 32) < threshold;
+        int64_t c1 = count + l0, c2 = c1 + h0, c3 = c2 + l1;
+        // Unconditional stores: a slot that did not fail is overwritten by the next one.
+        fault_columns[count] = (int32_t)n;
+        draws[count] = outputs[j + 1];
+        fault_columns[c1] = (int32_t)(n + 1);
+        draws[c1] = outputs[j + 1 + l0];
+        fault_columns[c2] = (int32_t)(n + 2);
+        draws[c2] = outputs[j1 + 1];
+        fault_columns[c3] = (int32_t)(n + 3);
+        draws[c3] = outputs[j1 + 1 + l1];
+        count = count + (l0 + h0) + (l1 + h1);
+        j += walk.two_pairs[j];
+    }
+    if (pair < pairs) {
+        if (j + 3 > walk.generated) fill(&walk);
         uint64_t w = outputs[j];
         int64_t low = (w & 0xFFFFFFFFULL) < threshold, high = (w >> 32) < threshold;
         fault_columns[count] = (int32_t)n;
@@ -97,13 +150,11 @@ static int64_t decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t
         draws[count] = outputs[j + 1 + low];
         count += high;
         j += 1 + low + high;
+        n += 2;
     }
     if (n < columns) {
         // One slot left: the low half of a new word; its high half waits for the next tile.
-        if (j + 2 > generated) {
-            fill_outputs(outputs + generated, state, generated, FILL_AHEAD);
-            generated += FILL_AHEAD;
-        }
+        if (j + 2 > walk.generated) fill(&walk);
         uint64_t w = outputs[j];
         int64_t low = (w & 0xFFFFFFFFULL) < threshold;
         fault_columns[count] = (int32_t)n;
@@ -141,35 +192,34 @@ static void tile_products_generic(const float *a, int64_t length, const float *b
 }
 
 #if defined(__x86_64__)
-// Eight vectors of 16 columns per pass, each accumulator one FMA chain per
-// column over k (the last vectors masked): the bits of tile_products_generic.
+// Columns n0 … n0 + 16·V − 1 (those < columns), V vectors of 16 in registers,
+// each lane one FMA chain over k: the bits of tile_products_generic.
+__attribute__((target("avx512f,avx512vl,fma"), always_inline))
+static inline void tile_products_block_avx512(const float *a, int64_t length, const float *b, int64_t s,
+                                              int64_t n0, int64_t columns, float *restrict products, const int V) {
+    __mmask16 mask[8];
+    __m512 acc[8];
+    for (int v = 0; v < V; v++) {
+        int64_t left = columns - n0 - 16 * v;
+        mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+        acc[v] = _mm512_setzero_ps();
+    }
+    for (int64_t k = 0; k < length; k++) {
+        const __m512 ak = _mm512_set1_ps(a[k]);
+        const float *bk = b + k * s + n0;
+        for (int v = 0; v < V; v++) acc[v] = _mm512_fmadd_ps(ak, _mm512_maskz_loadu_ps(mask[v], bk + 16 * v), acc[v]);
+    }
+    for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(products + n0 + 16 * v, mask[v], acc[v]);
+}
+
+// 128 columns per pass (eight independent chains hide the FMA latency), then 64, then 16.
 __attribute__((target("avx512f,avx512vl,fma")))
 static void tile_products_avx512(const float *a, int64_t length, const float *b, int64_t s, int64_t columns,
                                  float *restrict products) {
-    for (int64_t n0 = 0; n0 < columns; n0 += 128) {
-        __mmask16 mask[8];
-        for (int v = 0; v < 8; v++) {
-            int64_t left = columns - n0 - 16 * v;
-            mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
-        }
-        __m512 acc[8];
-        for (int v = 0; v < 8; v++) acc[v] = _mm512_setzero_ps();
-        const int vectors = columns - n0 >= 128 ? 8 : (int)((columns - n0 + 15) / 16);
-        if (vectors == 8) {
-            for (int64_t k = 0; k < length; k++) {
-                const __m512 ak = _mm512_set1_ps(a[k]);
-                const float *bk = b + k * s + n0;
-                for (int v = 0; v < 8; v++) acc[v] = _mm512_fmadd_ps(ak, _mm512_maskz_loadu_ps(mask[v], bk + 16 * v), acc[v]);
-            }
-        } else {
-            for (int64_t k = 0; k < length; k++) {
-                const __m512 ak = _mm512_set1_ps(a[k]);
-                const float *bk = b + k * s + n0;
-                for (int v = 0; v < vectors; v++) acc[v] = _mm512_fmadd_ps(ak, _mm512_maskz_loadu_ps(mask[v], bk + 16 * v), acc[v]);
-            }
-        }
-        for (int v = 0; v < vectors; v++) _mm512_mask_storeu_ps(products + n0 + 16 * v, mask[v], acc[v]);
-    }
+    int64_t n0 = 0;
+    for (; columns - n0 >= 128; n0 += 128) tile_products_block_avx512(a, length, b, s, n0, columns, products, 8);
+    for (; columns - n0 > 48; n0 += 64) tile_products_block_avx512(a, length, b, s, n0, columns, products, 4);
+    for (; columns - n0 > 0; n0 += 16) tile_products_block_avx512(a, length, b, s, n0, columns, products, 1);
 }
 
 __attribute__((target("avx2,fma")))
@@ -192,31 +242,44 @@ static void tile_products(const float *a, int64_t length, const float *b, int64_
     tile_products_generic(a, length, b, s, columns, products);
 }
 
-static inline uint32_t corrupt(uint32_t bits, uint64_t draw, int32_t kind, int32_t exponent_bits) {
+// ErrorKind.corrupt as (bits & ~clear | set) ^ flip: the kind picks which of
+// the three the drawn exponent bit goes to, and the fixed bits to clear.
+typedef struct {
+    uint32_t clear_bit, set_bit, flip_bit, clear_fixed;
+} corruption;
+
+static corruption corruption_of(int32_t kind) {
+    corruption c = {0, 0, 0, 0};
+    switch (kind) {
+    case HAS_ERROR_FLIP0: c.clear_bit = ~0u; break;
+    case HAS_ERROR_FLIP1: c.set_bit = ~0u; break;
+    case HAS_ERROR_BITFLIP: c.flip_bit = ~0u; break;
+    case HAS_ERROR_TF32: c.clear_fixed = 0x1FFF; break;
+    default: c.clear_fixed = 0xFFFF; break;
+    }
+    return c;
+}
+
+static inline uint32_t corrupt(uint32_t bits, uint64_t draw, corruption c, int32_t exponent_bits) {
     // ErrorKind.exponentBit: hi32(draw) * count / 2^32.
     uint32_t mask = 1u << (23 + (uint32_t)(((draw >> 32) * (uint64_t)exponent_bits) >> 32));
-    switch (kind) {
-    case HAS_ERROR_FLIP0: return bits & ~mask;
-    case HAS_ERROR_FLIP1: return bits | mask;
-    case HAS_ERROR_BITFLIP: return bits ^ mask;
-    case HAS_ERROR_TF32: return bits & ~(uint32_t)0x1FFF;
-    default: return bits & ~(uint32_t)0xFFFF;
-    }
+    return ((bits & ~((mask & c.clear_bit) | c.clear_fixed)) | (mask & c.set_bit)) ^ (mask & c.flip_bit);
 }
 
 int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const float *a, int64_t length,
                               const float *b, int64_t b_row_stride, float *c, int64_t columns,
                               int32_t kind, int32_t exponent_bits, has_slot_scratch scratch) {
-    int64_t count = decide_slots(stream, threshold, columns, scratch.fault_columns, scratch.draws, scratch.outputs);
+    int64_t count = decide_slots(stream, threshold, columns, scratch);
     if (count == 0) return 0;
     float *products = scratch.products;
+    const corruption how = corruption_of(kind);
     tile_products(a, length, b, b_row_stride, columns, products);
     for (int64_t j = 0; j < count; j++) {
         int32_t n = scratch.fault_columns[j];
         float p = products[n], corrupted;
         uint32_t bits;
         memcpy(&bits, &p, sizeof bits);
-        bits = corrupt(bits, scratch.draws[j], kind, exponent_bits);
+        bits = corrupt(bits, scratch.draws[j], how, exponent_bits);
         memcpy(&corrupted, &bits, sizeof bits);
         c[n] += corrupted - p;
     }

@@ -26,16 +26,20 @@ enum {
 };
 
 /// Scratch of has_inject_tile_slots for tiles of up to `columns` columns:
-/// `columns` products, failing columns and draws, has_slot_outputs(columns) outputs.
+/// `columns` products, failing columns and draws; has_slot_outputs(columns)
+/// stream outputs, failures and two_pairs (see slot_injection.c).
 typedef struct {
     float *products;
     int32_t *fault_columns;
     uint64_t *draws;
     uint64_t *outputs;
+    uint8_t *failures;
+    uint8_t *two_pairs;
 } has_slot_scratch;
 
-/// Stream outputs has_inject_tile_slots may generate ahead for a tile of `columns` slots.
-static inline int64_t has_slot_outputs(int64_t columns) { return 2 * columns + 64; }
+/// Stream outputs has_inject_tile_slots may generate ahead for a tile of `columns` slots
+/// (at most 3 per pair of slots, plus one fill of 64 and a margin).
+static inline int64_t has_slot_outputs(int64_t columns) { return 2 * columns + 160; }
 
 /// The faults of one tile of one PE, slot by slot, applied to C.
 ///

@@ -29,7 +29,9 @@ extension FaultInjector {
         let products = UnsafeMutablePointer<Float>.allocate(capacity: columns)
         let faultColumns = UnsafeMutablePointer<Int32>.allocate(capacity: columns)
         let draws = UnsafeMutablePointer<UInt64>.allocate(capacity: columns)
-        let outputs = UnsafeMutablePointer<UInt64>.allocate(capacity: Int(has_slot_outputs(Int64(columns))))
+        let ahead = Int(has_slot_outputs(Int64(columns)))
+        let outputs = UnsafeMutablePointer<UInt64>.allocate(capacity: ahead)
+        let walkBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * ahead)
         // Geometric path: faults gathered for has_partial_products.
         let chunk = 64
         let batchImage = UnsafeMutablePointer<Int>.allocate(capacity: chunk)
@@ -40,11 +42,12 @@ extension FaultInjector {
         let lengths = UnsafeMutablePointer<Int64>.allocate(capacity: chunk)
         let chunkProducts = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
         defer {
-            products.deallocate(); faultColumns.deallocate(); draws.deallocate(); outputs.deallocate()
+            products.deallocate(); faultColumns.deallocate(); draws.deallocate(); outputs.deallocate(); walkBytes.deallocate()
             batchImage.deallocate(); targets.deallocate(); faultDraws.deallocate(); aRows.deallocate()
             bColumns.deallocate(); lengths.deallocate(); chunkProducts.deallocate()
         }
-        let scratch = has_slot_scratch(products: products, fault_columns: faultColumns, draws: draws, outputs: outputs)
+        let scratch = has_slot_scratch(products: products, fault_columns: faultColumns, draws: draws, outputs: outputs,
+                                       failures: walkBytes, two_pairs: walkBytes + ahead)
         var pending = 0
         // Applies the gathered geometric faults, in order (before any later correction).
         @inline(__always) func flush() {
