@@ -38,31 +38,50 @@ typedef struct {
 // Stream outputs generated at a time.
 #define FILL_AHEAD 64
 
-// Outputs, failures of outputs [first, first + count), and two_pairs where the
-// failures it needs are known: [first - 3, first + count - 3) (from 0).
+// Outputs and failures of outputs [first, first + count).
 #define FILL_OUTPUTS_BODY                                                           \
     for (int64_t i = first; i < first + count; i++) {                               \
         uint64_t w = splitmix_mix(state + (uint64_t)(i + 1) * GOLDEN_GAMMA);        \
         outputs[i] = w;                                                             \
         failures[i] = (uint8_t)(((w & 0xFFFFFFFFULL) < threshold) + ((w >> 32) < threshold)); \
-    }                                                                               \
-    for (int64_t i = first >= 3 ? first - 3 : 0; i < first + count - 3; i++) {     \
-        uint8_t c = failures[i];                                                    \
-        uint8_t next = (uint8_t)((c == 0 ? failures[i + 1] : 0) | (c == 1 ? failures[i + 2] : 0) \
-                                 | (c == 2 ? failures[i + 3] : 0));                 \
-        two_pairs[i] = (uint8_t)(2 + c + next);                                     \
     }
 
-static void fill_outputs_generic(uint64_t *restrict outputs, uint8_t *restrict failures, uint8_t *restrict two_pairs,
-                                 uint64_t state, uint64_t threshold, int64_t first, int64_t count) {
+// two_pairs[i] for i in [from, to): needs failures up to to + 2.
+static void two_pairs_generic(const uint8_t *restrict failures, uint8_t *restrict two_pairs, int64_t from, int64_t to) {
+    for (int64_t i = from; i < to; i++) {
+        uint8_t c = failures[i];
+        two_pairs[i] = (uint8_t)(2 + c + failures[i + 1 + c]);
+    }
+}
+
+static void fill_outputs_generic(uint64_t *restrict outputs, uint8_t *restrict failures, uint64_t state,
+                                 uint64_t threshold, int64_t first, int64_t count) {
     FILL_OUTPUTS_BODY
 }
 
 #if defined(__x86_64__)
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void fill_outputs_avx512(uint64_t *restrict outputs, uint8_t *restrict failures, uint8_t *restrict two_pairs,
-                                uint64_t state, uint64_t threshold, int64_t first, int64_t count) {
+static void fill_outputs_avx512(uint64_t *restrict outputs, uint8_t *restrict failures, uint64_t state,
+                                uint64_t threshold, int64_t first, int64_t count) {
     FILL_OUTPUTS_BODY
+}
+
+// 64 at a time (may write up to 63 entries past `to`, and read failures up to
+// 66 past `from` of the last block: the scratch has room, and those entries
+// are computed again by the next fill before they are read).
+__attribute__((target("avx512f,avx512bw")))
+static void two_pairs_avx512(const uint8_t *restrict failures, uint8_t *restrict two_pairs, int64_t from, int64_t to) {
+    const __m512i zero = _mm512_setzero_si512(), one = _mm512_set1_epi8(1), two = _mm512_set1_epi8(2);
+    for (int64_t i = from; i < to; i += 64) {
+        __m512i c = _mm512_loadu_si512(failures + i);
+        __m512i f1 = _mm512_loadu_si512(failures + i + 1), f2 = _mm512_loadu_si512(failures + i + 2);
+        __m512i f3 = _mm512_loadu_si512(failures + i + 3);
+        __m512i next = _mm512_or_si512(
+            _mm512_or_si512(_mm512_maskz_mov_epi8(_mm512_cmpeq_epi8_mask(c, zero), f1),
+                            _mm512_maskz_mov_epi8(_mm512_cmpeq_epi8_mask(c, one), f2)),
+            _mm512_maskz_mov_epi8(_mm512_cmpeq_epi8_mask(c, two), f3));
+        _mm512_storeu_si512(two_pairs + i, _mm512_add_epi8(_mm512_add_epi8(c, next), two));
+    }
 }
 #endif
 
@@ -80,15 +99,17 @@ static int has_avx512(void) {
 
 // FILL_AHEAD more outputs; two_pairs is then valid below generated - 3.
 static inline void fill(slot_walk *walk) {
-    int64_t g = walk->generated;
+    int64_t g = walk->generated, from = g >= 3 ? g - 3 : 0, to = g + FILL_AHEAD - 3;
 #if defined(__x86_64__)
     if (has_avx512()) {
-        fill_outputs_avx512(walk->outputs, walk->failures, walk->two_pairs, walk->state, walk->threshold, g, FILL_AHEAD);
-    } else
-#endif
-    {
-        fill_outputs_generic(walk->outputs, walk->failures, walk->two_pairs, walk->state, walk->threshold, g, FILL_AHEAD);
+        fill_outputs_avx512(walk->outputs, walk->failures, walk->state, walk->threshold, g, FILL_AHEAD);
+        two_pairs_avx512(walk->failures, walk->two_pairs, from, to);
+        walk->generated = g + FILL_AHEAD;
+        return;
     }
+#endif
+    fill_outputs_generic(walk->outputs, walk->failures, walk->state, walk->threshold, g, FILL_AHEAD);
+    two_pairs_generic(walk->failures, walk->two_pairs, from, to);
     walk->generated = g + FILL_AHEAD;
 }
 
