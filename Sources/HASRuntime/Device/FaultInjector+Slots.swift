@@ -60,10 +60,13 @@ extension FaultInjector {
             }
             pending = 0
         }
-        for t in 0..<threads {
-            for s in 0..<blocks {
-                let slots = map.slots(onBlock: s)
-                if slots == 0 { continue }
+        // Block-major (the sampler goes thread-major): an element (row, column) is only ever
+        // corrected by the PEs of one thread, still in block order, while one block's tiles
+        // (the same B rows for all its threads) stay in cache.
+        for s in 0..<blocks {
+            let slots = map.slots(onBlock: s)
+            if slots == 0 { continue }
+            for t in 0..<threads {
                 let pe = s * threads + t
                 let mode = sampler.modes[pe]
                 if case .never = mode { continue }
