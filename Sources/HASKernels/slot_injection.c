@@ -113,24 +113,26 @@ static inline void fill(slot_walk *walk) {
     walk->generated = g + FILL_AHEAD;
 }
 
-// Decides the tile's slots; returns the failing columns (ascending) and their draws.
+// Decides the tile's slots: failed[n] = -1 if slot n fails (else 0), draw[n]
+// its draw (meaningless where it does not fail). Returns the number of faults.
 // The slot-by-slot loop of FaultSampler.forEachFault without branches on the
 // random decisions: one word per pair of slots (low half first), then one draw
 // per failing slot. Only the index of the next word carries from pair to pair,
 // and two_pairs makes that one table lookup per two pairs.
 static int64_t decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t columns, has_slot_scratch scratch) {
-    int32_t *restrict fault_columns = scratch.fault_columns;
-    uint64_t *restrict draws = scratch.draws;
+    int32_t *restrict failed = scratch.failed;
+    uint64_t *restrict draw = scratch.draws;
     uint64_t state = stream->state;
     int64_t count = 0, n = 0;
     if (columns == 0) return 0;
     if (stream->bits_left == 1) {
         // The high half of the last tile's last word decides slot 0.
         uint64_t u = stream->word & 0xFFFFFFFFULL;
+        failed[0] = 0;
         if (u < threshold) {
             state += GOLDEN_GAMMA;
-            draws[0] = splitmix_mix(state);
-            fault_columns[0] = 0;
+            draw[0] = splitmix_mix(state);
+            failed[0] = -1;
             count = 1;
         }
         n = 1;
@@ -147,29 +149,26 @@ static int64_t decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t
         int64_t j1 = j + 1 + l0 + h0;
         uint64_t w1 = outputs[j1];
         int64_t l1 = (w1 & 0xFFFFFFFFULL) < threshold, h1 = (w1 >> 32) < threshold;
-        int64_t c1 = count + l0, c2 = c1 + h0, c3 = c2 + l1;
-        // Unconditional stores: a slot that did not fail is overwritten by the next one.
-        fault_columns[count] = (int32_t)n;
-        draws[count] = outputs[j + 1];
-        fault_columns[c1] = (int32_t)(n + 1);
-        draws[c1] = outputs[j + 1 + l0];
-        fault_columns[c2] = (int32_t)(n + 2);
-        draws[c2] = outputs[j1 + 1];
-        fault_columns[c3] = (int32_t)(n + 3);
-        draws[c3] = outputs[j1 + 1 + l1];
-        count = count + (l0 + h0) + (l1 + h1);
+        failed[n] = -(int32_t)l0;
+        draw[n] = outputs[j + 1];
+        failed[n + 1] = -(int32_t)h0;
+        draw[n + 1] = outputs[j + 1 + l0];
+        failed[n + 2] = -(int32_t)l1;
+        draw[n + 2] = outputs[j1 + 1];
+        failed[n + 3] = -(int32_t)h1;
+        draw[n + 3] = outputs[j1 + 1 + l1];
+        count += (l0 + h0) + (l1 + h1);
         j += walk.two_pairs[j];
     }
     if (pair < pairs) {
         if (j + 3 > walk.generated) fill(&walk);
         uint64_t w = outputs[j];
         int64_t low = (w & 0xFFFFFFFFULL) < threshold, high = (w >> 32) < threshold;
-        fault_columns[count] = (int32_t)n;
-        draws[count] = outputs[j + 1];
-        count += low;
-        fault_columns[count] = (int32_t)(n + 1);
-        draws[count] = outputs[j + 1 + low];
-        count += high;
+        failed[n] = -(int32_t)low;
+        draw[n] = outputs[j + 1];
+        failed[n + 1] = -(int32_t)high;
+        draw[n + 1] = outputs[j + 1 + low];
+        count += low + high;
         j += 1 + low + high;
         n += 2;
     }
@@ -178,8 +177,8 @@ static int64_t decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t
         if (j + 2 > walk.generated) fill(&walk);
         uint64_t w = outputs[j];
         int64_t low = (w & 0xFFFFFFFFULL) < threshold;
-        fault_columns[count] = (int32_t)n;
-        draws[count] = outputs[j + 1];
+        failed[n] = -(int32_t)low;
+        draw[n] = outputs[j + 1];
         count += low;
         j += 1 + low;
         stream->word = w >> 32;
@@ -287,22 +286,70 @@ static inline uint32_t corrupt(uint32_t bits, uint64_t draw, corruption c, int32
     return ((bits & ~((mask & c.clear_bit) | c.clear_fixed)) | (mask & c.set_bit)) ^ (mask & c.flip_bit);
 }
 
+// c[n] += corrupt(products[n]) - products[n] where failed[n].
+static void apply_generic(const int32_t *failed, const uint64_t *draw, const float *products, float *c,
+                          int64_t columns, corruption how, int32_t exponent_bits) {
+    for (int64_t n = 0; n < columns; n++) {
+        if (!failed[n]) continue;
+        float p = products[n], corrupted;
+        uint32_t bits;
+        memcpy(&bits, &p, sizeof bits);
+        bits = corrupt(bits, draw[n], how, exponent_bits);
+        memcpy(&corrupted, &bits, sizeof bits);
+        c[n] += corrupted - p;
+    }
+}
+
+#if defined(__x86_64__)
+// apply_generic, 16 columns at a time (the same float operations, masked to the failing columns).
+__attribute__((target("avx512f,avx512dq,avx512vl")))
+static void apply_avx512(const int32_t *failed, const uint64_t *draw, const float *products, float *c,
+                         int64_t columns, corruption how, int32_t exponent_bits) {
+    const __m512i clear_bit = _mm512_set1_epi32((int)how.clear_bit), set_bit = _mm512_set1_epi32((int)how.set_bit);
+    const __m512i flip_bit = _mm512_set1_epi32((int)how.flip_bit), clear_fixed = _mm512_set1_epi32((int)how.clear_fixed);
+    const __m512i count = _mm512_set1_epi64(exponent_bits), bit23 = _mm512_set1_epi32(1 << 23);
+    for (int64_t n0 = 0; n0 < columns; n0 += 16) {
+        int64_t left = columns - n0;
+        __mmask16 inside = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        __mmask16 k = _mm512_mask_test_epi32_mask(inside, _mm512_maskz_loadu_epi32(inside, failed + n0),
+                                                  _mm512_set1_epi32(-1));
+        if (!k) continue;
+        // ErrorKind.exponentBit: hi32(draw) * count / 2^32, for 8 draws at a time.
+        __m512i d0 = _mm512_maskz_loadu_epi64((__mmask8)k, draw + n0);
+        __m512i d1 = _mm512_maskz_loadu_epi64((__mmask8)(k >> 8), draw + n0 + 8);
+        __m512i e0 = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(d0, 32), count), 32);
+        __m512i e1 = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(d1, 32), count), 32);
+        __m512i e = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(e0)), _mm512_cvtepi64_epi32(e1), 1);
+        __m512i mask = _mm512_sllv_epi32(bit23, e);
+        __m512 p = _mm512_maskz_loadu_ps(k, products + n0);
+        __m512i bits = _mm512_castps_si512(p);
+        __m512i clear = _mm512_or_si512(_mm512_and_si512(mask, clear_bit), clear_fixed);
+        bits = _mm512_xor_si512(_mm512_or_si512(_mm512_andnot_si512(clear, bits), _mm512_and_si512(mask, set_bit)),
+                                _mm512_and_si512(mask, flip_bit));
+        __m512 delta = _mm512_sub_ps(_mm512_castsi512_ps(bits), p);
+        __m512 cv = _mm512_maskz_loadu_ps(k, c + n0);
+        // When both are NaN, x86 returns the first operand's payload, and the scalar paths
+        // (Swift's `c += corrupted - p`, apply_generic) compile to addss with the difference
+        // first. The compiler may swap the operands of an add, so a NaN difference is taken as is.
+        __m512 sum = _mm512_mask_mov_ps(_mm512_add_ps(cv, delta), _mm512_cmp_ps_mask(delta, delta, _CMP_UNORD_Q), delta);
+        _mm512_mask_storeu_ps(c + n0, k, sum);
+    }
+}
+#endif
+
 int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const float *a, int64_t length,
                               const float *b, int64_t b_row_stride, float *c, int64_t columns,
                               int32_t kind, int32_t exponent_bits, has_slot_scratch scratch) {
     int64_t count = decide_slots(stream, threshold, columns, scratch);
     if (count == 0) return 0;
-    float *products = scratch.products;
     const corruption how = corruption_of(kind);
-    tile_products(a, length, b, b_row_stride, columns, products);
-    for (int64_t j = 0; j < count; j++) {
-        int32_t n = scratch.fault_columns[j];
-        float p = products[n], corrupted;
-        uint32_t bits;
-        memcpy(&bits, &p, sizeof bits);
-        bits = corrupt(bits, scratch.draws[j], how, exponent_bits);
-        memcpy(&corrupted, &bits, sizeof bits);
-        c[n] += corrupted - p;
+    tile_products(a, length, b, b_row_stride, columns, scratch.products);
+#if defined(__x86_64__)
+    if (has_avx512()) {
+        apply_avx512(scratch.failed, scratch.draws, scratch.products, c, columns, how, exponent_bits);
+        return count;
     }
+#endif
+    apply_generic(scratch.failed, scratch.draws, scratch.products, c, columns, how, exponent_bits);
     return count;
 }

@@ -54,13 +54,21 @@ final class SlotPathTests: XCTestCase {
                 let perFault = try outputs(network, profile, strategy: .perProduct, observed: true, permuted: permuted, batch: 12)
                 let slots = try outputs(network, profile, strategy: .automatic, observed: false, permuted: permuted, batch: 12)
                 let slotsSmallBatches = try outputs(network, profile, strategy: .automatic, observed: false, permuted: permuted, batch: 5)
-                XCTAssertEqual(slots, perFault, "\(profile.kind) permuted \(permuted)")
-                XCTAssertEqual(slotsSmallBatches, perFault, "\(profile.kind) permuted \(permuted)")
+                assertBitIdentical(slots, perFault, "\(profile.kind) \(profile.exponentBits) permuted \(permuted)")
+                assertBitIdentical(slotsSmallBatches, perFault, "\(profile.kind) \(profile.exponentBits) permuted \(permuted), batches of 5")
                 // Faults did change the output.
                 let clean = try outputs(network, TestNetworks.profile(kind: .bitflip, blocks: 4, threads: 8), strategy: .automatic,
                                         observed: false, permuted: permuted, batch: 12)
                 XCTAssertNotEqual(slots, clean)
             }
         }
+    }
+
+    /// Equal bit patterns; on failure, how many differ and the first few.
+    func assertBitIdentical(_ a: [UInt32], _ b: [UInt32], _ message: String, line: UInt = #line) {
+        XCTAssertEqual(a.count, b.count, message, line: line)
+        let differing = zip(a, b).enumerated().filter { $0.element.0 != $0.element.1 }
+        let first = differing.prefix(4).map { "[\($0.offset)] \(String($0.element.0, radix: 16)) vs \(String($0.element.1, radix: 16))" }
+        XCTAssertTrue(differing.isEmpty, "\(message): \(differing.count) of \(a.count) differ: \(first)", line: line)
     }
 }

@@ -26,11 +26,11 @@ enum {
 };
 
 /// Scratch of has_inject_tile_slots for tiles of up to `columns` columns:
-/// `columns` products, failing columns and draws; has_slot_outputs(columns)
+/// `columns` products, failure flags and draws; has_slot_outputs(columns)
 /// stream outputs, failures and two_pairs (see slot_injection.c).
 typedef struct {
     float *products;
-    int32_t *fault_columns;
+    int32_t *failed;
     uint64_t *draws;
     uint64_t *outputs;
     uint8_t *failures;

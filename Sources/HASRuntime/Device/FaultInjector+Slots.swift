@@ -25,9 +25,9 @@ extension FaultInjector {
         let perm = event.permutation
         let kindCode = profile.kind.kernelCode, bits = Int32(profile.exponentBits.count)
         let kind = profile.kind, exponentBits = profile.exponentBits
-        // Slot path scratch: one tile's products, failing columns and draws.
+        // Slot path scratch: one tile's products, failure flags and draws.
         let products = UnsafeMutablePointer<Float>.allocate(capacity: columns)
-        let faultColumns = UnsafeMutablePointer<Int32>.allocate(capacity: columns)
+        let failed = UnsafeMutablePointer<Int32>.allocate(capacity: columns)
         let draws = UnsafeMutablePointer<UInt64>.allocate(capacity: columns)
         let ahead = Int(has_slot_outputs(Int64(columns)))
         let outputs = UnsafeMutablePointer<UInt64>.allocate(capacity: ahead)
@@ -42,11 +42,11 @@ extension FaultInjector {
         let lengths = UnsafeMutablePointer<Int64>.allocate(capacity: chunk)
         let chunkProducts = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
         defer {
-            products.deallocate(); faultColumns.deallocate(); draws.deallocate(); outputs.deallocate(); walkBytes.deallocate()
+            products.deallocate(); failed.deallocate(); draws.deallocate(); outputs.deallocate(); walkBytes.deallocate()
             batchImage.deallocate(); targets.deallocate(); faultDraws.deallocate(); aRows.deallocate()
             bColumns.deallocate(); lengths.deallocate(); chunkProducts.deallocate()
         }
-        let scratch = has_slot_scratch(products: products, fault_columns: faultColumns, draws: draws, outputs: outputs,
+        let scratch = has_slot_scratch(products: products, failed: failed, draws: draws, outputs: outputs,
                                        failures: walkBytes, two_pairs: walkBytes + ahead)
         var pending = 0
         // Applies the gathered geometric faults, in order (before any later correction).
