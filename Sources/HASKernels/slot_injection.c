@@ -242,8 +242,8 @@ static void tile_products_avx512(const float *a, int64_t length, const float *b,
     for (; columns - n0 > 0; n0 += 16) tile_products_block_avx512(a, length, b, s, n0, columns, products, 1);
 }
 
-__attribute__((target("avx2,fma")))
-static void tile_products_avx2(const float *a, int64_t length, const float *b, int64_t s, int64_t columns,
+__attribute__((target("avx,fma")))
+static void tile_products_fma(const float *a, int64_t length, const float *b, int64_t s, int64_t columns,
                                float *restrict products) {
     TILE_PRODUCTS_BODY
 }
@@ -255,9 +255,9 @@ static void tile_products(const float *a, int64_t length, const float *b, int64_
     // Racing first callers store the same value.
     static volatile int level = -1;
     if (level < 0) level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 2
-                           : __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") ? 1 : 0;
+                           : __builtin_cpu_supports("fma") ? 1 : 0;
     if (level == 2) { tile_products_avx512(a, length, b, s, columns, products); return; }
-    if (level == 1) { tile_products_avx2(a, length, b, s, columns, products); return; }
+    if (level == 1) { tile_products_fma(a, length, b, s, columns, products); return; }
 #endif
     tile_products_generic(a, length, b, s, columns, products);
 }
@@ -352,4 +352,12 @@ int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const
 #endif
     apply_generic(scratch.failed, scratch.draws, scratch.products, c, columns, how, exponent_bits);
     return count;
+}
+
+int has_slot_injection_is_fast(void) {
+#if defined(__x86_64__)
+    return __builtin_cpu_supports("fma");
+#else
+    return 1;
+#endif
 }

@@ -55,6 +55,10 @@ int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const
                               const float *b, int64_t b_row_stride, float *c, int64_t columns,
                               int32_t kind, int32_t exponent_bits, has_slot_scratch scratch);
 
+/// Whether has_inject_tile_slots runs on hardware FMA (x86-64 without FMA: fmaf
+/// from libm for every column of a tile, slower than one dot product per fault).
+int has_slot_injection_is_fast(void);
+
 #ifdef __cplusplus
 }
 #endif

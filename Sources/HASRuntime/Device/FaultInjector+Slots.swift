@@ -12,11 +12,14 @@ import HASKernels
 /// corrections take the per-fault path.
 extension FaultInjector {
     /// Whether `event` takes the slot path: a convolution (B's and C's columns contiguous),
-    /// nobody watching the corrections, and the per-fault path not asked for.
+    /// nobody watching the corrections, the per-fault path not asked for, and a CPU with FMA.
     func usesSlots(_ event: GEMMEvent) -> Bool {
         if case .perProduct = strategy { return false }
         return observer == nil && event.shape.columnsPerImage > 1 && event.bColStride == 1 && event.cColStride == 1
+            && Self.slotsAreFast
     }
+
+    static let slotsAreFast = has_slot_injection_is_fast() != 0
 
     func injectBySlots(_ event: GEMMEvent, layer: Layer, images: Range<Int>) {
         let k = event.shape.k, map = layer.map, columns = map.columns, kTiles = map.kTiles
