@@ -55,6 +55,18 @@ int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const
                               const float *b, int64_t b_row_stride, float *c, int64_t columns,
                               int32_t kind, int32_t exponent_bits, has_slot_scratch scratch);
 
+/// The per-tile strategy of dense layers (P of every row and K tile already
+/// computed): the first `count` slots of PE (block, thread), one per tile
+/// q = block + j * blocks, decided as in has_inject_tile_slots. For every failing
+/// slot j, in order: r = l * threads + thread with (l, m) = (q / k_tiles, q % k_tiles),
+/// row = permutation[r] (r without one), P = products[row * k_tiles + m], and
+/// c[row * c_row_stride] += P~ - P. The PE's slots after `count` must be idle.
+/// Returns the number of faults.
+int64_t has_inject_dense_slots(has_slot_stream *stream, uint64_t threshold, int64_t count, int64_t block,
+                               int64_t thread, int64_t blocks, int64_t threads, int64_t k_tiles,
+                               const int32_t *permutation, const float *products, float *c, int64_t c_row_stride,
+                               int32_t kind, int32_t exponent_bits, has_slot_scratch scratch);
+
 /// Whether has_inject_tile_slots runs on hardware FMA (x86-64 without FMA: fmaf
 /// from libm for every column of a tile, slower than one dot product per fault).
 int has_slot_injection_is_fast(void);

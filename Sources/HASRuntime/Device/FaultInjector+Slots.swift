@@ -126,6 +126,70 @@ extension FaultInjector {
     }
 }
 
+extension FaultInjector {
+    /// The faults of a dense layer's per-tile strategy (`injectByTiles`, P of every row
+    /// and tile of `images` in `products`), slot by slot like `injectBySlots`: the
+    /// sampler's order and draws, without a `FaultEvent` or a closure per fault.
+    func applyTileProductsBySlots(_ event: GEMMEvent, layer: Layer, images: Range<Int>,
+                                  products: UnsafePointer<Float>) {
+        let map = layer.map, m = event.shape.m, kTiles = map.kTiles, blocks = map.blocks, threads = map.threads
+        let cRow = event.cRowStride, perm = event.permutation
+        let kindCode = profile.kind.kernelCode, bits = Int32(profile.exponentBits.count)
+        let kind = profile.kind, exponentBits = profile.exponentBits
+        // One slot per tile (one column); block 0 runs the most tiles.
+        let capacity = max(1, map.tiles(onBlock: 0))
+        let ahead = Int(has_slot_outputs(Int64(capacity)))
+        let failed = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
+        let draws = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
+        let outputs = UnsafeMutablePointer<UInt64>.allocate(capacity: ahead)
+        let walkBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * ahead)
+        defer { failed.deallocate(); draws.deallocate(); outputs.deallocate(); walkBytes.deallocate() }
+        let scratch = has_slot_scratch(products: nil, failed: failed, draws: draws, outputs: outputs,
+                                       failures: walkBytes, two_pairs: walkBytes + ahead)
+        for i in images {
+            let image = datasetIndex(event, i), c = event.output(i)
+            let own = products + (i - images.lowerBound) * kTiles * m
+            for t in 0..<threads {
+                // Thread t's tiles in row blocks l with l·T + t < M: a prefix of each of its PEs' tiles.
+                let rowBlocks = map.rows > t ? (map.rows - t + threads - 1) / threads : 0
+                let activeTiles = rowBlocks * kTiles
+                for s in 0..<blocks {
+                    let slots = map.slots(onBlock: s)
+                    if slots == 0 { continue }
+                    let pe = s * threads + t
+                    let mode = sampler.modes[pe]
+                    var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: image, pe: pe)
+                    switch mode {
+                    case .never: break
+                    case .always, .bernoulli:
+                        let active = activeTiles > s ? (activeTiles - 1 - s) / blocks + 1 : 0
+                        var stream = has_slot_stream(state: rng.state, word: 0, bits_left: 0)
+                        _ = has_inject_dense_slots(&stream, mode.slotThreshold, Int64(active), Int64(s), Int64(t),
+                                                   Int64(blocks), Int64(threads), Int64(kTiles), perm?.baseAddress,
+                                                   own, c, Int64(cRow), kindCode, bits, scratch)
+                    case .geometric(let inverseLog):
+                        var j = -1
+                        let limit = Double(slots)
+                        while true {
+                            let gap = FaultSampler.geometricGap(&rng, inverseLog: inverseLog)
+                            if gap >= limit { break }
+                            j += Int(gap) + 1
+                            if j >= slots { break }
+                            let draw = rng.next()
+                            let w = map.work(slot: j, block: s, thread: t)
+                            if w.position >= map.rows { continue }
+                            let row = perm.map { Int($0[w.position]) } ?? w.position
+                            let p = own[row * kTiles + w.kTile]
+                            let corrupted = kind.corrupt(p, draw: draw, exponentBits: exponentBits)
+                            c[row * cRow] += corrupted - p
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
 extension ErrorKind {
     /// The kind as `has_inject_tile_slots` takes it.
     var kernelCode: Int32 {

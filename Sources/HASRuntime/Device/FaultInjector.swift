@@ -216,6 +216,10 @@ public final class FaultInjector: @unchecked Sendable {
                                                    rowStride: event.bRowStride, colStride: event.bColStride),
                                   c: StridedMatrix(products + tile, rowStride: tiles, colStride: tiles * m), threads: 1)
         }
+        if observer == nil && Self.slotsAreFast {
+            applyTileProductsBySlots(event, layer: layer, images: images, products: UnsafePointer(products))
+            return
+        }
         for i in images {
             let image = datasetIndex(event, i), c = event.output(i)
             let own = products + (i - images.lowerBound) * tiles * m
