@@ -392,7 +392,10 @@ int64_t has_inject_dense_slots(has_slot_stream *stream, uint64_t threshold, int6
         l += wrap;
     }
     const corruption how = corruption_of(kind);
+    // The products of a group of images exceed the caches: ask for them ahead.
+    for (int64_t i = 0; i < f && i < 8; i++) __builtin_prefetch(products + indices[i]);
     for (int64_t i = 0; i < f; i++) {
+        if (i + 8 < f) __builtin_prefetch(products + indices[i + 8]);
         int64_t row = rows[i];
         float p = products[indices[i]], corrupted;
         uint32_t bits;
