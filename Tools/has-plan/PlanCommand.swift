@@ -57,10 +57,12 @@ struct PlanCommand: ParsableCommand {
         let config = ga.configuration
         let key = PlanRunKey(model: network.name, weightsDigest: loaded.bundle.weightsDigest, fingerprint: fingerprint,
                              layers: search.layers.map(\.name), strategy: strategy, fitnessImages: problem.fitnessRange,
-                             faultSeeds: problem.fitnessSeeds, configuration: config)
+                             faultSeeds: problem.fitnessSeeds, configuration: config,
+                             climbBudget: ga.climb)
         let resumeFrom = resume ? try PlanCheckpoint.load(from: checkpointPath) : nil
         let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
         runner.polishBudget = ga.polish
+        runner.climbBudget = ga.climb
         runner.checkpointPath = strategy == .assign ? nil : checkpointPath
         let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations, label: "planning \(strategy.rawValue)")
         runner.onProgress = { generation, _, best, evaluations, seconds in
