@@ -99,6 +99,7 @@ struct PlanCommand: ParsableCommand {
                               population: isGA ? config.population : nil, generations: result.generations,
                               crossoverRate: isGA ? config.crossoverRate : nil, mutationRate: isGA ? config.mutationRate : nil,
                               polish: strategy == .hybrid && ga.polish > 0 ? ga.polish : nil,
+                              climb: strategy == .hybrid ? ga.climb ?? 5 * config.population : nil,
                               evaluations: result.evaluations, wallSeconds: (result.seconds * 10).rounded() / 10,
                               fitnessImages: loaded.fitness.range, heldOutImages: loaded.heldOut?.range,
                               dataset: loaded.imagesPath, created: ISO8601DateFormatter().string(from: Date())),
