@@ -64,7 +64,7 @@ def main():
             rates = np.array(json.load(open(path))["rates"])[0][:rows]
             best = np.empty(rows); best[np.argsort(-mean)] = np.sort(rates)
             lam0, lam1 = (counts * rates).sum(1).mean(), (counts * best).sum(1).mean()
-            print(f"  {path}: expected blow-ups per image unshuffled {lam0:.2f}, sorted {lam1:.2f} "
+            print(f"  {path}: expected blow-ups per image unshuffled {lam0:.3f}, sorted {lam1:.3f} "
                   f"({100 * (1 - lam1 / lam0):.0f}% fewer)" if lam0 > 0 else f"  {path}: none")
 
 

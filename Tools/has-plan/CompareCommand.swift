@@ -31,9 +31,10 @@ struct CompareCommand: ParsableCommand {
             let key = PlanRunKey(model: loaded.network.name, weightsDigest: loaded.bundle.weightsDigest,
                                  fingerprint: loaded.profile.fingerprint, layers: search.layers.map(\.name),
                                  strategy: strategy, fitnessImages: problem.fitnessRange, faultSeeds: problem.fitnessSeeds,
-                                 configuration: config)
+                                 configuration: config, climbBudget: ga.climb)
             let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
             runner.polishBudget = ga.polish
+            runner.climbBudget = ga.climb
             let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations, label: strategy.rawValue)
             runner.onProgress = { generation, _, best, evaluations, _ in
                 bar.update(generation, status: String(format: "best %.4f, %d evaluations", best, evaluations))
@@ -59,7 +60,7 @@ struct CompareCommand: ParsableCommand {
                      search.evaluator.cleanAccuracy * 100, faulty * 100))
         for (strategy, result) in results {
             let reach = result.convergence.first { $0.best >= target }
-                .map { String(format: "reached the GA's final %.4f after %d evaluations", target, $0.evaluations) }
+                .map { String(format: "reached the GA's final %.4f after %d evaluations (%.1f s)", target, $0.evaluations, $0.seconds) }
                 ?? String(format: "never reached the GA's final %.4f", target)
             print(String(format: "%-7@ final %.4f after %5d evaluations, %.1f s; %@",
                          strategy.rawValue, result.fitness, result.evaluations, result.seconds, reach))

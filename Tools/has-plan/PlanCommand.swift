@@ -57,10 +57,12 @@ struct PlanCommand: ParsableCommand {
         let config = ga.configuration
         let key = PlanRunKey(model: network.name, weightsDigest: loaded.bundle.weightsDigest, fingerprint: fingerprint,
                              layers: search.layers.map(\.name), strategy: strategy, fitnessImages: problem.fitnessRange,
-                             faultSeeds: problem.fitnessSeeds, configuration: config)
+                             faultSeeds: problem.fitnessSeeds, configuration: config,
+                             climbBudget: ga.climb)
         let resumeFrom = resume ? try PlanCheckpoint.load(from: checkpointPath) : nil
         let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
         runner.polishBudget = ga.polish
+        runner.climbBudget = ga.climb
         runner.checkpointPath = strategy == .assign ? nil : checkpointPath
         let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations, label: "planning \(strategy.rawValue)")
         runner.onProgress = { generation, _, best, evaluations, seconds in
@@ -97,6 +99,7 @@ struct PlanCommand: ParsableCommand {
                               population: isGA ? config.population : nil, generations: result.generations,
                               crossoverRate: isGA ? config.crossoverRate : nil, mutationRate: isGA ? config.mutationRate : nil,
                               polish: strategy == .hybrid && ga.polish > 0 ? ga.polish : nil,
+                              climb: strategy == .hybrid ? ga.climb ?? 5 * config.population : nil,
                               evaluations: result.evaluations, wallSeconds: (result.seconds * 10).rounded() / 10,
                               fitnessImages: loaded.fitness.range, heldOutImages: loaded.heldOut?.range,
                               dataset: loaded.imagesPath, created: ISO8601DateFormatter().string(from: Date())),

@@ -135,6 +135,8 @@ struct GAOptions: ParsableArguments {
     var seed: UInt64 = 1
     @Option(help: "hybrid: new evaluations for the pairwise-swap hill climb after the GA (0 = none).")
     var polish: Int = 0
+    @Option(help: "hybrid: new evaluations for the cost-matrix-guided swap climb before the GA (default: 5 × population).")
+    var climb: Int?
 
     func validate() throws {
         if generations < 0 { throw ValidationError("--generations must not be negative") }
@@ -142,6 +144,7 @@ struct GAOptions: ParsableArguments {
         if !(0...1).contains(crossover) { throw ValidationError("--crossover must be in [0, 1]") }
         if !(0...1).contains(mutation) { throw ValidationError("--mutation must be in [0, 1]") }
         if polish < 0 { throw ValidationError("--polish must not be negative") }
+        if let climb, climb < 0 { throw ValidationError("--climb must not be negative") }
     }
 
     var configuration: GAConfiguration {

@@ -91,6 +91,7 @@ public final class FaultInjector: @unchecked Sendable {
     public func options(_ base: ForwardOptions = ForwardOptions()) -> ForwardOptions {
         var options = base
         options.afterGEMM = hook
+        options.hookedLayers = Set(layers.keys)
         return options
     }
 

@@ -1,3 +1,5 @@
+import Foundation
+
 /// Accuracy of a network on a faulty device over a fixed image set, for many
 /// permutations and seeds: the inner loop of the planner and of the
 /// sensitivity analysis.
@@ -149,15 +151,33 @@ public final class FaultyEvaluator: @unchecked Sendable {
         return result
     }
 
+    /// The scores (logits) [N, classes] of one fault draw with `seed`, for
+    /// smooth measures of damage (see `FaultyEvaluation.labelProbability`).
+    public func scores(permutations: [String: [Int32]] = [:], seed: UInt64, profile: FaultProfile? = nil) -> Tensor {
+        let injector = try! FaultInjector(network: network, profile: profile ?? self.profile,
+                                          faultyLayers: faultyLayers.map(\.name), seed: seed,
+                                          imageIndices: imageIndices, threads: 1)
+        return runScores { _ in injector.options(ForwardOptions(permutations: permutations, threads: 1)) }
+    }
+
+    /// Clean scores [N, classes].
+    public private(set) lazy var cleanScores: Tensor = runScores { _ in ForwardOptions(threads: 1) }
+
     /// Runs the suffix over every chunk in parallel and gathers predictions in order.
     private func run(_ options: (Int) -> ForwardOptions) -> [Int] {
+        Activations.argmax(runScores(options))
+    }
+
+    /// The scores (logits) [N, classes] of one run.
+    private func runScores(_ options: (Int) -> ForwardOptions) -> Tensor {
         if let cachedGEMM, case .dense(let dense) = network.layers[startLayer] {
             return runFromCachedGEMM(dense, cachedGEMM, options)
         }
         if let downstream { return runIncrementally(downstream, options) }
         let n = imageCount
         let chunks = (n + chunkSize - 1) / chunkSize
-        var predictions = [Int](repeating: -1, count: n)
+        let classes = network.classes.count
+        var predictions = [Float](repeating: 0, count: n * classes)
         let per = cached.count / max(1, n)
         let tailShape = Array(cached.shape.dropFirst())
         predictions.withUnsafeMutableBufferPointer { out in
@@ -167,14 +187,14 @@ public final class FaultyEvaluator: @unchecked Sendable {
                 var o = options(c)
                 o.firstImageIndex = lo
                 let scores = network.run(x, layers: startLayer..<network.layers.count, options: o)
-                for (i, p) in Activations.argmax(scores).enumerated() { out[lo + i] = p }
+                for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
             }
         }
-        return predictions
+        return Tensor(shape: [n, classes], data: predictions)
     }
 
     /// The dense first faulty layer from its cached clean GEMM: corrections, bias, ReLU, then the rest.
-    private func runFromCachedGEMM(_ dense: Dense, _ gemm: [Float], _ options: (Int) -> ForwardOptions) -> [Int] {
+    private func runFromCachedGEMM(_ dense: Dense, _ gemm: [Float], _ options: (Int) -> ForwardOptions) -> Tensor {
         let n = imageCount, m = dense.outFeatures, k = dense.inFeatures
         let chunks = (n + chunkSize - 1) / chunkSize
         var relu = false, next = startLayer + 1
@@ -182,7 +202,8 @@ public final class FaultyEvaluator: @unchecked Sendable {
             relu = true
             next += 1
         }
-        var predictions = [Int](repeating: -1, count: n)
+        let classes = network.classes.count
+        var predictions = [Float](repeating: 0, count: n * classes)
         predictions.withUnsafeMutableBufferPointer { out in
             Parallelism.forEach(chunks, threads: threads) { c in
                 let lo = c * chunkSize, hi = min(n, lo + chunkSize), count = hi - lo
@@ -205,14 +226,14 @@ public final class FaultyEvaluator: @unchecked Sendable {
                     dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
                 }
                 let scores = network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
-                for (i, p) in Activations.argmax(scores).enumerated() { out[lo + i] = p }
+                for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
             }
         }
-        return predictions
+        return Tensor(shape: [n, classes], data: predictions)
     }
 
     /// Faulty layers as usual up to the downstream dense layer D, then D by deltas from its cached clean run.
-    private func runIncrementally(_ d: Downstream, _ options: (Int) -> ForwardOptions) -> [Int] {
+    private func runIncrementally(_ d: Downstream, _ options: (Int) -> ForwardOptions) -> Tensor {
         let n = imageCount, m = d.dense.outFeatures, k = d.dense.inFeatures
         let chunks = (n + chunkSize - 1) / chunkSize
         let per = cached.count / max(1, n)
@@ -224,7 +245,8 @@ public final class FaultyEvaluator: @unchecked Sendable {
         }
         // Beyond this many changed inputs a full GEMM of the image is cheaper.
         let maxChanges = max(1, k / 16)
-        var predictions = [Int](repeating: -1, count: n)
+        let classes = network.classes.count
+        var predictions = [Float](repeating: 0, count: n * classes)
         predictions.withUnsafeMutableBufferPointer { out in
             Parallelism.forEach(chunks, threads: threads) { c in
                 let lo = c * chunkSize, hi = min(n, lo + chunkSize), count = hi - lo
@@ -267,10 +289,10 @@ public final class FaultyEvaluator: @unchecked Sendable {
                     d.dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
                 }
                 let scores = network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
-                for (i, p) in Activations.argmax(scores).enumerated() { out[lo + i] = p }
+                for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
             }
         }
-        return predictions
+        return Tensor(shape: [n, classes], data: predictions)
     }
 
     static func isPermutation(_ perm: [Int32], of m: Int) -> Bool {
@@ -298,6 +320,22 @@ public struct FaultyEvaluation: Sendable {
 
     /// correct[trial][image].
     public var correct: [[Bool]] { predictions.map { zip($0, labels).map { $0 == $1 } } }
+
+    /// Mean softmax probability of the true label ("soft accuracy"): a smooth
+    /// stand-in for top-1 accuracy whose differences are far less noisy on few
+    /// images. NaN scores give probability 0.
+    public static func labelProbability(_ scores: Tensor, _ labels: [Int]) -> Double {
+        let classes = scores.shape.last ?? 1
+        var total = 0.0
+        for (i, label) in labels.enumerated() {
+            let row = scores.data[(i * classes)..<((i + 1) * classes)].map(Double.init)
+            let top = row.max() ?? 0
+            guard top.isFinite, !row.contains(where: \.isNaN) else { continue }
+            let sum = row.reduce(0) { $0 + exp($1 - top) }
+            total += exp(row[label] - top) / sum
+        }
+        return labels.isEmpty ? .nan : total / Double(labels.count)
+    }
 
     static func accuracy(_ predictions: [Int], _ labels: [Int]) -> Double {
         labels.isEmpty ? .nan : Double(zip(predictions, labels).filter { $0 == $1 }.count) / Double(labels.count)

@@ -46,7 +46,7 @@ public struct Conv2D: Sendable {
         var out = Tensor(shape: [n] + outShape,
                          data: [Float](unsafeUninitializedCapacity: n * outSize) { _, count in count = n * outSize })
         let perm = options.permutations[name]
-        if perm == nil, options.afterGEMM == nil, relu, let pool, fusesDirectly(pool) {
+        if perm == nil, !options.hooks(name), relu, let pool, fusesDirectly(pool) {
             return forwardDirect(x, pool: pool, threads: options.threads)
         }
         let imageThreads = n >= options.threads ? options.threads : 1

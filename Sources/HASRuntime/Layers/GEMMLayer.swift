@@ -24,6 +24,9 @@ public struct ForwardOptions {
     public var firstImageIndex: Int
     /// Called after each weighted layer's clean GEMM, before bias and activation.
     public var afterGEMM: ((GEMMEvent) -> Void)?
+    /// The layers whose GEMMs `afterGEMM` needs to see (nil = all). The others
+    /// may take kernels with no hook (the direct conv), with the same bits.
+    public var hookedLayers: Set<String>?
     public var threads: Int
 
     public init(permutations: [String: [Int32]] = [:], firstImageIndex: Int = 0,
@@ -32,6 +35,12 @@ public struct ForwardOptions {
         self.firstImageIndex = firstImageIndex
         self.afterGEMM = afterGEMM
         self.threads = threads
+    }
+
+    /// Whether `afterGEMM` must see layer `name`'s GEMM.
+    @inline(__always)
+    public func hooks(_ name: String) -> Bool {
+        afterGEMM != nil && (hookedLayers?.contains(name) ?? true)
     }
 }
 

@@ -78,6 +78,11 @@ public enum AssignmentStrategy {
     /// interpolates row i's measured cost linearly between (0, 0) and the
     /// `levels` (and extrapolates the last segment). Linear assignment (Hungarian).
     public static func permutation(costs: [[Double]], levels: [Double], exposure: [Double]) -> [Int32] {
+        permutation(matrix: matrix(costs: costs, levels: levels, exposure: exposure))
+    }
+
+    /// `cost[row][position]` = f_row(exposure[position]) (see `permutation(costs:levels:exposure:)`).
+    public static func matrix(costs: [[Double]], levels: [Double], exposure: [Double]) -> [[Double]] {
         let m = exposure.count
         precondition(costs.count == levels.count && costs.allSatisfy { $0.count == m })
         let xs = [0.0] + levels
@@ -89,9 +94,13 @@ public enum AssignmentStrategy {
             let slope = x1 > x0 ? (ys[seg + 1] - ys[seg]) / (x1 - x0) : 0
             return ys[seg] + slope * (e - x0)
         }
-        let matrix = (0..<m).map { row in (0..<m).map { r in f(row, exposure[r]) } }
+        return (0..<m).map { row in (0..<m).map { r in f(row, exposure[r]) } }
+    }
+
+    /// π with π[position] = row minimising Σ_r cost[π[r]][r] (Hungarian).
+    public static func permutation(matrix: [[Double]]) -> [Int32] {
         let column = LinearAssignment.solve(matrix)
-        var perm = [Int32](repeating: 0, count: m)
+        var perm = [Int32](repeating: 0, count: matrix.count)
         for (row, r) in column.enumerated() { perm[r] = Int32(row) }
         return perm
     }

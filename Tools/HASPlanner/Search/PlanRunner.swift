@@ -12,12 +12,15 @@ public struct PlanRunKey: Codable, Equatable, Sendable {
     public var fitnessImages: String
     public var faultSeeds: [UInt64]
     public var configuration: GAConfiguration
+    /// The hybrid's guided-climb budget when set explicitly.
+    public var climbBudget: Int?
 
     public init(model: String, weightsDigest: String, fingerprint: String, layers: [String], strategy: Strategy,
-                fitnessImages: String, faultSeeds: [UInt64], configuration: GAConfiguration) {
+                fitnessImages: String, faultSeeds: [UInt64], configuration: GAConfiguration, climbBudget: Int? = nil) {
         self.model = model; self.weightsDigest = weightsDigest; self.fingerprint = fingerprint; self.layers = layers
         self.strategy = strategy; self.fitnessImages = fitnessImages; self.faultSeeds = faultSeeds
         self.configuration = configuration
+        self.climbBudget = climbBudget
     }
 }
 
@@ -25,8 +28,10 @@ public struct PlanRunKey: Codable, Equatable, Sendable {
 public struct PlanCheckpoint: Codable, Equatable, Sendable {
     public var key: PlanRunKey
     public var state: GAState
-    /// Evaluation equivalents spent by the assignment (hybrid).
+    /// Evaluation equivalents spent before the GA (hybrid: the assignment and the guided climb).
     public var assignEvaluations: Int
+    /// The hybrid's progress before the GA (assignment, then each accepted swap), for the convergence log.
+    public var prelude: [PreludePoint]?
     public var elapsedSeconds: Double
     /// Wall time at the end of each generation (parallel to `state.history`).
     public var generationSeconds: [Double]
@@ -43,6 +48,13 @@ public struct PlanCheckpoint: Codable, Equatable, Sendable {
     }
 }
 
+/// One point of progress before the GA starts.
+public struct PreludePoint: Codable, Equatable, Sendable {
+    public var evaluations: Int
+    public var best: Double
+    public var seconds: Double
+}
+
 /// Runs one strategy on a `PlanSearch` to the end, checkpointing the GA after
 /// every generation. The CLI's engine; tests call it directly.
 public final class PlanRunner {
@@ -52,8 +64,9 @@ public final class PlanRunner {
         /// Distinct chromosomes evaluated, plus the assignment's evaluation equivalents.
         public var evaluations: Int
         public var seconds: Double
-        /// (evaluations, best fitness, seconds) after each generation (one point for `assign`).
-        public var convergence: [(evaluations: Int, best: Double, mean: Double, seconds: Double)]
+        /// (evaluations, best and population-mean fitness, seconds) after each step: `step` is
+        /// "assign", "climb" (an accepted guided swap), the GA generation, or "polish".
+        public var convergence: [(step: String, evaluations: Int, best: Double, mean: Double, seconds: Double)]
         public var generations: Int?
     }
 
@@ -65,6 +78,9 @@ public final class PlanRunner {
     public var checkpointPath: String?
     /// New evaluations the hybrid may spend on `SwapLocalSearch` after the GA (0 = none).
     public var polishBudget = 0
+    /// New evaluations the hybrid spends on `GuidedSwapSearch` between the assignment and the GA
+    /// (nil: 5 × the population).
+    public var climbBudget: Int?
     /// Called after each generation (and once for `assign`).
     public var onProgress: (_ generation: Int, _ of: Int, _ best: Double, _ evaluations: Int, _ seconds: Double) -> Void = { _, _, _, _, _ in }
 
@@ -80,29 +96,40 @@ public final class PlanRunner {
         let start = Date()
         if strategy == .assign {
             let a = try search.assign()
-            let fitness = search.fitness(a.chromosome)
             let seconds = Date().timeIntervalSince(start)
-            onProgress(1, 1, fitness, a.evaluationEquivalents + 1, seconds)
-            return Result(chromosome: a.chromosome, fitness: fitness, evaluations: a.evaluationEquivalents + 1,
-                          seconds: seconds, convergence: [(a.evaluationEquivalents + 1, fitness, fitness, seconds)])
+            onProgress(1, 1, a.fitness, a.evaluationEquivalents, seconds)
+            return Result(chromosome: a.chromosome, fitness: a.fitness, evaluations: a.evaluationEquivalents,
+                          seconds: seconds, convergence: [("assign", a.evaluationEquivalents, a.fitness, a.fitness, seconds)])
         }
         let ga: GeneticAlgorithm
         var assignEvaluations = 0, before = 0.0
         var times: [Double]
+        var prelude: [PreludePoint] = []
         if let resume {
             guard resume.key == key else {
                 throw InputError(file: checkpointFile, "the checkpoint is for another problem or other settings; run without --resume to start over")
             }
             ga = GeneticAlgorithm(resuming: resume.state, fitness: search.fitnessFunction)
             assignEvaluations = resume.assignEvaluations
+            prelude = resume.prelude ?? []
             before = resume.elapsedSeconds
             times = resume.generationSeconds
         } else {
             var seeds = [search.identity]
             if strategy == .hybrid {
+                // Assignment, then swaps in the order its cost matrices rank them, then the GA seeded with the result.
                 let a = try search.assign()
                 assignEvaluations = a.evaluationEquivalents
-                seeds = PlanSearch.perturbations(of: a.chromosome, count: configuration.population, seed: configuration.seed)
+                prelude.append(PreludePoint(evaluations: assignEvaluations, best: a.fitness, seconds: Date().timeIntervalSince(start)))
+                let climb = try GuidedSwapSearch.climb(from: a.chromosome, fitness: a.fitness, matrices: a.matrices,
+                                                       budget: climbBudget ?? 5 * configuration.population,
+                                                       evaluate: search.fitnessFunction)
+                for step in climb.improvements {
+                    prelude.append(PreludePoint(evaluations: assignEvaluations + step.evaluations, best: step.fitness,
+                                                seconds: Date().timeIntervalSince(start)))
+                }
+                assignEvaluations += climb.evaluations
+                seeds = PlanSearch.perturbations(of: climb.chromosome, count: configuration.population, seed: configuration.seed)
             }
             ga = try GeneticAlgorithm(configuration: configuration, layerSizes: search.layerSizes, seeds: seeds,
                                       fitness: search.fitnessFunction)
@@ -110,7 +137,7 @@ public final class PlanRunner {
         }
         func save(_ state: GAState) throws {
             guard let checkpointPath else { return }
-            try PlanCheckpoint(key: key, state: state, assignEvaluations: assignEvaluations,
+            try PlanCheckpoint(key: key, state: state, assignEvaluations: assignEvaluations, prelude: prelude,
                                elapsedSeconds: before + Date().timeIntervalSince(start), generationSeconds: times)
                 .write(to: checkpointPath)
         }
@@ -124,8 +151,9 @@ public final class PlanRunner {
                        state.evaluations + assignEvaluations, times.last!)
         }
         let history = ga.state.history
-        var convergence = history.indices.map { i in
-            (history[i].evaluations + assignEvaluations, history[i].best, history[i].mean, i < times.count ? times[i] : times.last ?? 0)
+        var convergence = prelude.enumerated().map { (i, p) in (i == 0 ? "assign" : "climb", p.evaluations, p.best, p.best, p.seconds) }
+        convergence += history.indices.map { i in
+            (String(history[i].generation), history[i].evaluations + assignEvaluations, history[i].best, history[i].mean, i < times.count ? times[i] : times.last ?? 0)
         }
         var chromosome = ga.state.best.chromosome, fitness = ga.state.best.fitness
         var evaluations = ga.state.evaluations + assignEvaluations
@@ -135,13 +163,13 @@ public final class PlanRunner {
             let climb = try SwapLocalSearch.climb(from: chromosome, fitness: fitness, budget: polishBudget, known: known,
                                                   evaluate: search.fitnessFunction)
             for step in climb.improvements {
-                convergence.append((evaluations + step.evaluations, step.fitness, step.fitness,
+                convergence.append(("polish", evaluations + step.evaluations, step.fitness, step.fitness,
                                     before + Date().timeIntervalSince(start)))
             }
             (chromosome, fitness) = (climb.chromosome, climb.fitness)
             evaluations += climb.evaluations
             let seconds = before + Date().timeIntervalSince(start)
-            convergence.append((evaluations, fitness, fitness, seconds))
+            convergence.append(("polish", evaluations, fitness, fitness, seconds))
             onProgress(ga.state.generation, configuration.generations, fitness, evaluations, seconds)
         }
         return Result(chromosome: chromosome, fitness: fitness, evaluations: evaluations,
@@ -151,9 +179,9 @@ public final class PlanRunner {
 
     /// The convergence log as CSV.
     public static func convergenceCSV(_ result: Result, strategy: Strategy) -> String {
-        var s = "strategy,generation,evaluations,best_fitness,mean_fitness,seconds\n"
-        for (i, p) in result.convergence.enumerated() {
-            s += "\(strategy.rawValue),\(strategy == .assign ? 0 : i),\(p.evaluations),\(p.best),\(p.mean),\(String(format: "%.3f", p.seconds))\n"
+        var s = "strategy,step,evaluations,best_fitness,mean_fitness,seconds\n"
+        for p in result.convergence {
+            s += "\(strategy.rawValue),\(p.step),\(p.evaluations),\(p.best),\(p.mean),\(String(format: "%.3f", p.seconds))\n"
         }
         return s
     }

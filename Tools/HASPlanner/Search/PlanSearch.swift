@@ -64,11 +64,17 @@ public final class PlanSearch {
 
     public struct Assignment {
         public var chromosome: Chromosome
-        /// Per layer: the rate levels and each row's measured cost at each level.
+        /// Per layer: the rate levels and each row's measured cost at each level
+        /// (empty for layers matched by a `PositionCostMatrix`).
         public var levels: [[Double]]
         public var costs: [[[Double]]]
         public var exposure: [[Double]]
-        /// Full-evaluation equivalents spent measuring (for fair comparisons with the GA).
+        /// Per layer: the cost[row][position] matrix that was matched (nil: unshuffled, no faults).
+        public var matrices: [[[Double]]?]
+        /// Its fitness.
+        public var fitness: Double
+        /// Full-evaluation equivalents spent measuring, plus the one that gave `fitness`
+        /// (for fair comparisons with the GA).
         public var evaluationEquivalents: Int
     }
 
@@ -81,27 +87,53 @@ public final class PlanSearch {
     }
 
     /// The sensitivity-guided plan, each layer matched on its own (the others unshuffled).
+    ///
+    /// With the incremental evaluator (one conv layer before pool and dense),
+    /// each row's cost is measured exactly at two rate levels and matched to
+    /// the positions' mean rates. Otherwise (several faulty layers, high
+    /// rates) each layer with at most T rows gets a per-draw
+    /// `PositionCostMatrix`; its cost in evaluation equivalents is its wall
+    /// time over that of the plan's fitness evaluation. Larger layers
+    /// fall back to the rate model with one thread's PEs faulty at a time.
     public func assign(progress: (String, Int, Int) -> Void = { _, _, _ in }) throws -> Assignment {
-        var result = Assignment(chromosome: [], levels: [], costs: [], exposure: [], evaluationEquivalents: 0)
+        var result = Assignment(chromosome: [], levels: [], costs: [], exposure: [], matrices: [], fitness: 0,
+                                evaluationEquivalents: 0)
+        var matrixSeconds = 0.0
         for layer in layers {
             let e = exposure(layer)
             let top = e.max() ?? 0
             guard top > 0 else {
                 result.chromosome.append(Permutations.identity(layer.shape.m))
-                result.levels.append([]); result.costs.append([]); result.exposure.append(e)
+                result.levels.append([]); result.costs.append([]); result.exposure.append(e); result.matrices.append(nil)
+                continue
+            }
+            let fast = layers.count == 1 && incremental
+            if !fast && PositionCostMatrix.applies(to: layer, on: profile) {
+                let start = Date()
+                let matrix = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: images,
+                                                            labels: labels, imageIndices: imageIndices, seeds: faultSeeds,
+                                                            threads: threads) { progress(layer.name, $0, $1) }
+                matrixSeconds += Date().timeIntervalSince(start)
+                result.chromosome.append(AssignmentStrategy.permutation(matrix: matrix))
+                result.levels.append([]); result.costs.append([]); result.exposure.append(e); result.matrices.append(matrix)
                 continue
             }
             let levels = [top / 2, top]
             let costs = try RowSensitivity.measure(network: network, profile: profile, layer: layer, images: images,
                                                    labels: labels, imageIndices: imageIndices, seeds: faultSeeds,
                                                    levels: levels, threads: threads) { progress(layer.name, $0, $1) }
-            result.chromosome.append(AssignmentStrategy.permutation(costs: costs, levels: levels, exposure: e))
-            result.levels.append(levels); result.costs.append(costs); result.exposure.append(e)
-            let fast = layers.count == 1 && incremental
+            let matrix = AssignmentStrategy.matrix(costs: costs, levels: levels, exposure: e)
+            result.chromosome.append(AssignmentStrategy.permutation(matrix: matrix))
+            result.levels.append(levels); result.costs.append(costs); result.exposure.append(e); result.matrices.append(matrix)
             result.evaluationEquivalents += RowSensitivity.cost(incremental: fast, layer: layer,
                                                                 threads: profile.geometry.threads,
                                                                 levels: levels.count, seeds: 1)
         }
+        // The plan's own fitness evaluation, timed: it converts the matrices' wall time into evaluations.
+        let start = Date()
+        result.fitness = fitness(result.chromosome)
+        let one = max(1e-6, Date().timeIntervalSince(start))
+        result.evaluationEquivalents += 1 + Int((matrixSeconds / one).rounded(.up))
         return result
     }
 

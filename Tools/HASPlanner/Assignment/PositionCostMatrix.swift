@@ -1,0 +1,55 @@
+import Foundation
+import HASRuntime
+
+/// What each row would cost at each position of a layer on *this* device:
+/// `cost[row][position]`, the soft accuracy lost (clean − faulty mean
+/// probability of the true label) when `row` runs at `position` and only
+/// that position's PEs fail, at their real rates and with the very fault
+/// draws the fitness uses (common random numbers).
+///
+/// Why per draw and per pair: with several faulty layers at high rates
+/// (fashion c0+c1, bitflip 0.5) a row's cost is not its sensitivity times the
+/// position's mean rate. Which output positions a PE corrupts in the fitness
+/// draws matters as much, and the GA exploits it; a matrix measured under the
+/// same draws lets a linear assignment exploit it too. The soft measure
+/// differs between rows by far more than sampling noise on a few hundred
+/// images, where top-1 accuracy moves by a handful of images.
+///
+/// Cost: M² evaluations of the network with one position's faults, each
+/// about a clean pass (1/M of the faults). Only for layers with at most T
+/// rows, where a position is exactly one thread of every block.
+public enum PositionCostMatrix {
+    /// Whether the matrix applies to `layer` on `profile` (M ≤ T).
+    public static func applies(to layer: DeviceLayer, on profile: FaultProfile) -> Bool {
+        layer.shape.m <= profile.geometry.threads
+    }
+
+    public static func measure(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
+                               labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int = Parallelism.threads,
+                               progress: (Int, Int) -> Void = { _, _ in }) throws -> [[Double]] {
+        precondition(applies(to: layer, on: profile), "\(layer.name) has more rows than a block has threads")
+        let m = layer.shape.m, g = profile.geometry
+        let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels, imageIndices: imageIndices,
+                                            profile: profile, faultyLayers: [layer.name], threads: threads)
+        let clean = FaultyEvaluation.labelProbability(evaluator.cleanScores, labels)
+        var cost = [[Double]](repeating: [Double](repeating: 0, count: m), count: m)
+        for position in 0..<m {
+            // Position r < T runs on thread r of every block; keep that thread's rates (hence its draws) only.
+            let rates = (0..<g.blocks).map { s in (0..<g.threads).map { t in t == position ? profile.rates[s][t] : 0 } }
+            let device = try FaultProfile(geometry: g, tiling: profile.tiling, kind: profile.kind,
+                                          exponentBits: profile.exponentBits, rates: rates, origin: profile.origin)
+            for row in 0..<m {
+                var permutation = Permutations.identity(m)
+                permutation.swapAt(position, row)
+                var lost = 0.0
+                for seed in seeds {
+                    let scores = evaluator.scores(permutations: [layer.name: permutation], seed: seed, profile: device)
+                    lost += clean - FaultyEvaluation.labelProbability(scores, labels)
+                }
+                cost[row][position] = lost / Double(max(1, seeds.count))
+            }
+            progress(position + 1, m)
+        }
+        return cost
+    }
+}
