@@ -48,6 +48,23 @@ final class PositionCostMatrixTests: XCTestCase {
         XCTAssertFalse(PositionCostMatrix.applies(to: h0, on: profile), "40 rows on 8 threads")
     }
 
+    func testIncrementalEvaluatorReadsOffTheSameMatrix() throws {
+        // Two independent computations of cost[row][position]: the incremental evaluator's precomputed
+        // effects (sparse dense update) and full passes with one thread's PEs faulty.
+        let (images, labels) = data(150)
+        let profile = try PlannerTestSupport.device(kind: .flip1, frMax: 0.05, seed: 7)
+        let layer = try network.deviceLayers(named: ["c0"])[0]
+        let fast = try XCTUnwrap(IncrementalConvEvaluator(network: network, profile: profile, layer: "c0", images: images,
+                                                          labels: labels, imageIndices: Array(0..<150), seeds: [1, 2], threads: 2))
+        let read = fast.pairCosts(seeds: [1, 2])
+        let measured = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: images,
+                                                      labels: labels, imageIndices: Array(0..<150), seeds: [1, 2], threads: 2)
+        XCTAssertGreaterThan(measured.joined().max()!, 0.001, "the device must cost something for this test to mean anything")
+        for row in 0..<8 {
+            for position in 0..<8 { XCTAssertEqual(read[row][position], measured[row][position], accuracy: 1e-5) }
+        }
+    }
+
     func testTwoLayerAssignmentAndHybridBeatTheUnshuffledSchedule() throws {
         let (images, labels) = data(200)
         let profile = try PlannerTestSupport.device(kind: .bitflip, frMax: 0.3, seed: 11)

@@ -1,74 +1,42 @@
 import HASRuntime
 
 /// How much accuracy each row of a layer costs when its partial products fail
-/// at a given rate: the "cost of errors" the assignment strategy matches
-/// against position exposure.
+/// at a given rate: the rate model of the assignment, for layers with more
+/// rows than a block has threads (where `PositionCostMatrix` does not apply).
 public enum RowSensitivity {
     /// `result[level][row]`: accuracy lost (clean − faulty, mean over `seeds`)
-    /// when only `row`'s partial products fail, each with probability
-    /// `levels[level]`, with the profile's kind and exponent bits.
-    ///
-    /// With the incremental evaluator (conv before pool and dense) each row is
-    /// isolated exactly by keeping only the faults at its position, so a level
-    /// costs about one full evaluation per seed. Otherwise the faulty PEs are
-    /// those of one thread at a time (all blocks): exact per row when the
-    /// layer has at most T rows; with more rows, the rows sharing a thread
-    /// share its measured cost.
+    /// when the PEs of one thread at a time (all blocks) fail with probability
+    /// `levels[level]`, with the profile's kind and exponent bits. Exact per
+    /// row when the layer has at most T rows; with more rows, the rows sharing
+    /// a thread share its measured cost.
     public static func measure(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
                                labels: [Int], imageIndices: [Int], seeds: [UInt64], levels: [Double],
                                threads: Int = Parallelism.threads,
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> [[Double]] {
         let m = layer.shape.m, T = profile.geometry.threads, B = profile.geometry.blocks
-        func uniform(_ q: Double, onThread thread: Int? = nil) throws -> FaultProfile {
-            let rates = (0..<B).map { _ in (0..<T).map { t in thread == nil || thread == t ? q : 0 } }
+        func uniform(_ q: Double, onThread thread: Int) throws -> FaultProfile {
+            let rates = (0..<B).map { _ in (0..<T).map { t in thread == t ? q : 0 } }
             return try FaultProfile(geometry: profile.geometry, tiling: profile.tiling, kind: profile.kind,
                                     exponentBits: profile.exponentBits, rates: rates, origin: .synthetic(frMax: q, seed: 0))
         }
-        let identity = Permutations.identity(m)
+        let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels,
+                                            imageIndices: imageIndices, profile: profile,
+                                            faultyLayers: [layer.name], threads: threads)
+        let used = min(m, T)
         var result: [[Double]] = []
         for (li, q) in levels.enumerated() {
-            if let fast = try IncrementalConvEvaluator(network: network, profile: try uniform(q), layer: layer.name,
-                                                       images: images, labels: labels, imageIndices: imageIndices,
-                                                       seeds: seeds, threads: threads) {
-                var costs = [Double](repeating: 0, count: m)
-                for row in 0..<m {
-                    let mask = (0..<m).map { $0 == row }
-                    var lost = 0.0
-                    for seed in seeds {
-                        let p = fast.predictions(permutation: identity, seed: seed, positions: mask)
-                        lost += fast.cleanAccuracy - accuracy(p, labels)
-                    }
-                    costs[row] = lost / Double(seeds.count)
-                    progress(li * m + row + 1, levels.count * m)
-                }
-                result.append(costs)
-            } else {
-                var costs = [Double](repeating: 0, count: m)
-                let used = min(m, T)
-                let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels,
-                                                    imageIndices: imageIndices, profile: profile,
-                                                    faultyLayers: [layer.name], threads: threads)
-                for t in 0..<used {
-                    let device = try uniform(q, onThread: t)
-                    let lost = seeds.map { evaluator.cleanAccuracy - evaluator.evaluate(seed: $0, profile: device).mean }
-                    let share = lost.reduce(0, +) / Double(seeds.count)
-                    let group = stride(from: t, to: m, by: T).map { $0 }
-                    for row in group { costs[row] = share / Double(group.count) }
-                    progress(li * used + t + 1, levels.count * used)
-                }
-                result.append(costs)
+            var costs = [Double](repeating: 0, count: m)
+            for t in 0..<used {
+                let device = try uniform(q, onThread: t)
+                let lost = seeds.map { evaluator.cleanAccuracy - evaluator.evaluate(seed: $0, profile: device).mean }
+                let share = lost.reduce(0, +) / Double(seeds.count)
+                let group = stride(from: t, to: m, by: T).map { $0 }
+                for row in group { costs[row] = share / Double(group.count) }
+                progress(li * used + t + 1, levels.count * used)
             }
+            result.append(costs)
         }
         return result
-    }
-
-    /// How many full-evaluation equivalents `measure` costs (for fair comparisons).
-    public static func cost(incremental: Bool, layer: DeviceLayer, threads: Int, levels: Int, seeds: Int) -> Int {
-        incremental ? levels * seeds : levels * seeds * min(layer.shape.m, threads)
-    }
-
-    static func accuracy(_ p: [Int], _ labels: [Int]) -> Double {
-        Double(zip(p, labels).filter { $0 == $1 }.count) / Double(max(1, labels.count))
     }
 }
 

@@ -1,3 +1,4 @@
+import Foundation
 import HASRuntime
 
 /// Fast fitness for one faulty convolution followed by ReLU, a non-overlapping
@@ -189,6 +190,89 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         memoHits += counts.reduce(0) { $0 + $1.1 }
         passes += 1
         return out
+    }
+
+    /// The per-draw cost matrix (see `PositionCostMatrix`) read off the
+    /// precomputed effects: `cost[row][position]`, the mean over `seeds` and
+    /// images of the soft accuracy lost (clean − faulty probability of the
+    /// true label) when `row` runs at `position` with only that position's
+    /// faults. Only effective (image, position, row) triples cost anything,
+    /// each one sparse dense update and one tail row. Deterministic: chunk
+    /// sums are added in chunk order.
+    public func pairCosts(seeds: [UInt64]) -> [[Double]] {
+        let m = layer.shape.m, n = labels.count
+        let F = dense.inFeatures, MD = dense.outFeatures
+        let cleanTail = tailScores(preActivations)
+        let clean = (0..<n).map { labelProbability(cleanTail, $0, labels[$0]) }
+        // Small chunks: each effective triple is a row of M_D floats in the tail's batch.
+        let chunk = 32, chunks = (n + chunk - 1) / chunk
+        var total = [Double](repeating: 0, count: m * m)
+        for seed in seeds {
+            guard let fx = effects[seed] else { preconditionFailure("seed \(seed) was not prepared") }
+            var parts = [[Double]](repeating: [], count: chunks)
+            parts.withUnsafeMutableBufferPointer { out in
+                Parallelism.forEach(chunks, threads: threads) { c in
+                    var local = [Double](repeating: 0, count: m * m)
+                    let images = (c * chunk)..<min(n, (c + 1) * chunk)
+                    let rows = Int(fx.rowStart[Int(fx.imageStart[images.upperBound])] - fx.rowStart[Int(fx.imageStart[images.lowerBound])])
+                    guard rows > 0 else { out[c] = local; return }
+                    var batch = [Float](repeating: 0, count: rows * MD)
+                    var owners: [(image: Int, row: Int, position: Int)] = []
+                    owners.reserveCapacity(rows)
+                    batch.withUnsafeMutableBufferPointer { zb in
+                        preActivations.withUnsafeBufferPointer { pre in
+                            denseTransposed.withUnsafeBufferPointer { wt in
+                                for i in images {
+                                    for g in Int(fx.imageStart[i])..<Int(fx.imageStart[i + 1]) {
+                                        let r = Int(fx.position[g])
+                                        for e in Int(fx.rowStart[g])..<Int(fx.rowStart[g + 1]) {
+                                            let z = zb.baseAddress! + owners.count * MD
+                                            z.update(from: pre.baseAddress! + i * MD, count: MD)
+                                            for k in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) {
+                                                let j = Int(fx.feature[k]), d = fx.value[k] - pooled[i * F + j]
+                                                let col = wt.baseAddress! + j * MD
+                                                for o in 0..<MD { z[o] += col[o] * d }
+                                            }
+                                            owners.append((i, Int(fx.row[e]), r))
+                                        }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    let scores = tailScores(batch)
+                    for (k, owner) in owners.enumerated() {
+                        local[owner.row * m + owner.position] += clean[owner.image] - labelProbability(scores, k, labels[owner.image])
+                    }
+                    out[c] = local
+                }
+            }
+            for part in parts { for j in 0..<(m * m) { total[j] += part[j] } }
+        }
+        let scale = 1 / Double(max(1, n * seeds.count))
+        return (0..<m).map { row in (0..<m).map { total[row * m + $0] * scale } }
+    }
+
+    /// Scores of the layers after D for pre-activations [count × M_D] (bias included).
+    private func tailScores(_ z: [Float]) -> Tensor {
+        var t = Tensor(shape: [z.count / dense.outFeatures, dense.outFeatures], data: z)
+        if denseReLU { Activations.relu(&t) }
+        return network.run(t, layers: tailStart..<network.layers.count, options: ForwardOptions(threads: 1))
+    }
+
+    /// Softmax probability of `label` in row k of `scores` (0 for NaN or +∞ scores), as `FaultyEvaluation.labelProbability`.
+    private func labelProbability(_ scores: Tensor, _ k: Int, _ label: Int) -> Double {
+        let classes = scores.shape.last ?? 1, base = k * classes
+        var top = -Double.infinity
+        for j in 0..<classes {
+            let v = Double(scores.data[base + j])
+            if v.isNaN { return 0 }
+            top = max(top, v)
+        }
+        guard top.isFinite else { return 0 }
+        var sum = 0.0
+        for j in 0..<classes { sum += exp(Double(scores.data[base + j]) - top) }
+        return exp(Double(scores.data[base + label]) - top) / sum
     }
 
     // MARK: Per candidate

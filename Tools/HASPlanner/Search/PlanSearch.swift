@@ -86,54 +86,49 @@ public final class PlanSearch {
                                           tileK: map.tileK)
     }
 
-    /// The sensitivity-guided plan, each layer matched on its own (the others unshuffled).
+    /// The sensitivity-guided plan, each layer matched on its own (the others
+    /// unshuffled) by a cost[row][position] matrix and the Hungarian algorithm.
     ///
-    /// With the incremental evaluator (one conv layer before pool and dense),
-    /// each row's cost is measured exactly at two rate levels and matched to
-    /// the positions' mean rates. Otherwise (several faulty layers, high
-    /// rates) each layer with at most T rows gets a per-draw
-    /// `PositionCostMatrix`; its cost in evaluation equivalents is its wall
-    /// time over that of the plan's fitness evaluation. Larger layers
-    /// fall back to the rate model with one thread's PEs faulty at a time.
+    /// The matrix is per draw where possible: read off the incremental
+    /// evaluator's precomputed effects (one conv before pool and dense), or
+    /// measured by `PositionCostMatrix` (layers with at most T rows). Larger
+    /// layers with the general evaluator fall back to the rate model
+    /// (`RowSensitivity` at two rates, matched against the positions' mean
+    /// rates). What the measuring costs is counted in fitness evaluations by
+    /// wall time: its seconds over those of the plan's own (timed, counted)
+    /// fitness evaluation.
     public func assign(progress: (String, Int, Int) -> Void = { _, _, _ in }) throws -> Assignment {
         var result = Assignment(chromosome: [], levels: [], costs: [], exposure: [], matrices: [], fitness: 0,
                                 evaluationEquivalents: 0)
-        var matrixSeconds = 0.0
+        let start = Date()
         for layer in layers {
             let e = exposure(layer)
             let top = e.max() ?? 0
-            guard top > 0 else {
-                result.chromosome.append(Permutations.identity(layer.shape.m))
-                result.levels.append([]); result.costs.append([]); result.exposure.append(e); result.matrices.append(nil)
-                continue
-            }
-            let fast = layers.count == 1 && incremental
-            if !fast && PositionCostMatrix.applies(to: layer, on: profile) {
-                let start = Date()
-                let matrix = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: images,
-                                                            labels: labels, imageIndices: imageIndices, seeds: faultSeeds,
-                                                            threads: threads) { progress(layer.name, $0, $1) }
-                matrixSeconds += Date().timeIntervalSince(start)
-                result.chromosome.append(AssignmentStrategy.permutation(matrix: matrix))
-                result.levels.append([]); result.costs.append([]); result.exposure.append(e); result.matrices.append(matrix)
-                continue
-            }
-            let levels = [top / 2, top]
-            let costs = try RowSensitivity.measure(network: network, profile: profile, layer: layer, images: images,
+            var levels: [Double] = [], costs: [[Double]] = []
+            let matrix: [[Double]]?
+            if top <= 0 {
+                matrix = nil
+            } else if let fast = evaluator as? IncrementalConvEvaluator {
+                matrix = fast.pairCosts(seeds: faultSeeds)
+            } else if PositionCostMatrix.applies(to: layer, on: profile) {
+                matrix = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: images,
+                                                        labels: labels, imageIndices: imageIndices, seeds: faultSeeds,
+                                                        threads: threads) { progress(layer.name, $0, $1) }
+            } else {
+                levels = [top / 2, top]
+                costs = try RowSensitivity.measure(network: network, profile: profile, layer: layer, images: images,
                                                    labels: labels, imageIndices: imageIndices, seeds: faultSeeds,
                                                    levels: levels, threads: threads) { progress(layer.name, $0, $1) }
-            let matrix = AssignmentStrategy.matrix(costs: costs, levels: levels, exposure: e)
-            result.chromosome.append(AssignmentStrategy.permutation(matrix: matrix))
+                matrix = AssignmentStrategy.matrix(costs: costs, levels: levels, exposure: e)
+            }
+            result.chromosome.append(matrix.map { AssignmentStrategy.permutation(matrix: $0) } ?? Permutations.identity(layer.shape.m))
             result.levels.append(levels); result.costs.append(costs); result.exposure.append(e); result.matrices.append(matrix)
-            result.evaluationEquivalents += RowSensitivity.cost(incremental: fast, layer: layer,
-                                                                threads: profile.geometry.threads,
-                                                                levels: levels.count, seeds: 1)
         }
-        // The plan's own fitness evaluation, timed: it converts the matrices' wall time into evaluations.
-        let start = Date()
+        let measuring = Date().timeIntervalSince(start)
+        let timed = Date()
         result.fitness = fitness(result.chromosome)
-        let one = max(1e-6, Date().timeIntervalSince(start))
-        result.evaluationEquivalents += 1 + Int((matrixSeconds / one).rounded(.up))
+        let one = max(1e-6, Date().timeIntervalSince(timed))
+        result.evaluationEquivalents = 1 + Int((measuring / one).rounded(.up))
         return result
     }
 
