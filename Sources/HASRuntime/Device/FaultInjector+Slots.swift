@@ -1,8 +1,9 @@
 import HASKernels
 
 /// The slot-by-slot path of `FaultInjector` for convolutions: the sampler's
-/// walk (`FaultSampler.forEachFault`: thread t, then block s, then image, slots
-/// ascending, the same draws) without a `FaultEvent` or a closure per fault.
+/// walk (`FaultSampler.forEachFault`: per PE and image, slots ascending, the
+/// same draws) without a `FaultEvent` or a closure per fault; and the same for
+/// the faults of dense layers' per-tile strategy (`applyTileProductsBySlots`).
 /// High-rate PEs (`.bernoulli`, `.always`) decide and correct a whole tile at a
 /// time in C (`has_inject_tile_slots`: P of all the tile's columns in one
 /// vectorised FMA pass, the same FMA chains as `has_partial_product`); low-rate
