@@ -57,11 +57,18 @@ final class PositionCostMatrixTests: XCTestCase {
         let fast = try XCTUnwrap(IncrementalConvEvaluator(network: network, profile: profile, layer: "c0", images: images,
                                                           labels: labels, imageIndices: Array(0..<150), seeds: [1, 2], threads: 2))
         let read = fast.pairCosts(seeds: [1, 2])
-        let measured = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: images,
-                                                      labels: labels, imageIndices: Array(0..<150), seeds: [1, 2], threads: 2)
-        XCTAssertGreaterThan(measured.joined().max()!, 0.001, "the device must cost something for this test to mean anything")
+        // And a third: the sparse conv path (the default for this layer shape).
+        let passes = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: images,
+                                                    labels: labels, imageIndices: Array(0..<150), seeds: [1, 2], threads: 2,
+                                                    fullPasses: true)
+        let sparse = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: images,
+                                                    labels: labels, imageIndices: Array(0..<150), seeds: [1, 2], threads: 2)
+        XCTAssertGreaterThan(passes.joined().max()!, 0.001, "the device must cost something for this test to mean anything")
         for row in 0..<8 {
-            for position in 0..<8 { XCTAssertEqual(read[row][position], measured[row][position], accuracy: 1e-5) }
+            for position in 0..<8 {
+                XCTAssertEqual(read[row][position], passes[row][position], accuracy: 1e-5)
+                XCTAssertEqual(sparse[row][position], passes[row][position], accuracy: 1e-5)
+            }
         }
     }
 

@@ -35,11 +35,15 @@ struct ProblemOptions: ParsableArguments {
     @Option(help: "Fault draws for the held-out accuracies (seeds start at --fault-seed + 1000).")
     var heldOutTrials: Int = 3
 
+    @Option(help: "assign/hybrid: measure the per-draw cost matrix of multi-layer plans on the first N fitness images (default: all).")
+    var matrixImages: Int?
+
     @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
     var threads: Int?
 
     func validate() throws {
         if evals < 1 { throw ValidationError("--evals must be at least 1") }
+        if let matrixImages, matrixImages < 1 { throw ValidationError("--matrix-images must be at least 1") }
         if heldOutTrials < 1 { throw ValidationError("--held-out-trials must be at least 1") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
         if (images == nil) != (labels == nil) { throw ValidationError("give --images and --labels together") }
@@ -115,9 +119,11 @@ struct ProblemOptions: ParsableArguments {
     }
 
     func search(_ loaded: Loaded) throws -> PlanSearch {
-        try PlanSearch(network: loaded.network, profile: loaded.profile, layers: layerNames,
+        let search = try PlanSearch(network: loaded.network, profile: loaded.profile, layers: layerNames,
                        images: loaded.fitness.images, labels: loaded.fitness.labels, imageIndices: loaded.fitness.indices,
                        faultSeeds: fitnessSeeds, threads: threads ?? Parallelism.threads)
+        search.matrixImages = matrixImages
+        return search
     }
 }
 

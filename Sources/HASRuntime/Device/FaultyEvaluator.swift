@@ -325,16 +325,26 @@ public struct FaultyEvaluation: Sendable {
     /// stand-in for top-1 accuracy whose differences are far less noisy on few
     /// images. NaN scores give probability 0.
     public static func labelProbability(_ scores: Tensor, _ labels: [Int]) -> Double {
-        let classes = scores.shape.last ?? 1
+        guard !labels.isEmpty else { return .nan }
         var total = 0.0
-        for (i, label) in labels.enumerated() {
-            let row = scores.data[(i * classes)..<((i + 1) * classes)].map(Double.init)
-            let top = row.max() ?? 0
-            guard top.isFinite, !row.contains(where: \.isNaN) else { continue }
-            let sum = row.reduce(0) { $0 + exp($1 - top) }
-            total += exp(row[label] - top) / sum
+        for (i, label) in labels.enumerated() { total += labelProbability(rowOf: scores, i, label: label) }
+        return total / Double(labels.count)
+    }
+
+    /// Softmax probability of `label` in row `row` of scores [N, classes]; 0 when a score is NaN or +∞.
+    @inline(__always)
+    public static func labelProbability(rowOf scores: Tensor, _ row: Int, label: Int) -> Double {
+        let classes = scores.shape.last ?? 1, base = row * classes
+        var top = -Double.infinity
+        for j in 0..<classes {
+            let v = Double(scores.data[base + j])
+            if v.isNaN { return 0 }
+            top = max(top, v)
         }
-        return labels.isEmpty ? .nan : total / Double(labels.count)
+        guard top.isFinite else { return 0 }
+        var sum = 0.0
+        for j in 0..<classes { sum += exp(Double(scores.data[base + j]) - top) }
+        return exp(Double(scores.data[base + label]) - top) / sum
     }
 
     static func accuracy(_ predictions: [Int], _ labels: [Int]) -> Double {

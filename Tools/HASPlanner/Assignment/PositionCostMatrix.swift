@@ -16,28 +16,36 @@ import HASRuntime
 /// images, where top-1 accuracy moves by a handful of images.
 ///
 /// Cost: M² evaluations of the network with one position's faults, each
-/// about a clean pass (1/M of the faults). Only for layers with at most T
-/// rows, where a position is exactly one thread of every block.
+/// about a clean pass (1/M of the faults); far less for a conv layer that
+/// feeds a dense layer through ReLU and pooling (`measureConvBeforeDense`).
+/// Only for layers with at most T rows, where a position is exactly one
+/// thread of every block.
 public enum PositionCostMatrix {
     /// Whether the matrix applies to `layer` on `profile` (M ≤ T).
     public static func applies(to layer: DeviceLayer, on profile: FaultProfile) -> Bool {
         layer.shape.m <= profile.geometry.threads
     }
 
+    /// - Parameter fullPasses: run the network for every entry even where `measureConvBeforeDense` applies (tests).
     public static func measure(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
                                labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int = Parallelism.threads,
+                               fullPasses: Bool = false,
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> [[Double]] {
         precondition(applies(to: layer, on: profile), "\(layer.name) has more rows than a block has threads")
-        let m = layer.shape.m, g = profile.geometry
+        if fullPasses == false, let fast = measureConvBeforeDense(network: network, profile: profile, layer: layer, images: images,
+                                                                  labels: labels, imageIndices: imageIndices, seeds: seeds,
+                                                                  threads: threads) {
+            progress(layer.shape.m, layer.shape.m)
+            return fast
+        }
+        let m = layer.shape.m
         let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels, imageIndices: imageIndices,
                                             profile: profile, faultyLayers: [layer.name], threads: threads)
         let clean = FaultyEvaluation.labelProbability(evaluator.cleanScores, labels)
         var cost = [[Double]](repeating: [Double](repeating: 0, count: m), count: m)
         for position in 0..<m {
             // Position r < T runs on thread r of every block; keep that thread's rates (hence its draws) only.
-            let rates = (0..<g.blocks).map { s in (0..<g.threads).map { t in t == position ? profile.rates[s][t] : 0 } }
-            let device = try FaultProfile(geometry: g, tiling: profile.tiling, kind: profile.kind,
-                                          exponentBits: profile.exponentBits, rates: rates, origin: profile.origin)
+            let device = try profile.keepingThreads([position])
             for row in 0..<m {
                 var permutation = Permutations.identity(m)
                 permutation.swapAt(position, row)

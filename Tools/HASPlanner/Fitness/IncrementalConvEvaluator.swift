@@ -79,17 +79,8 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         guard let device = try network.deviceLayers(named: [name], option: "--layers").first,
               case .conv2d(let conv) = network.layers[device.index] else { return nil }
         let L = device.index
-        guard L + 2 < network.layers.count, case .relu = network.layers[L + 1],
-              case .maxPool(let p) = network.layers[L + 2],
-              p.geometry.strideH == p.geometry.kernelH, p.geometry.strideW == p.geometry.kernelW else { return nil }
-        var d = L + 3
-        var flattened = false
-        while d < network.layers.count {
-            if case .dropout = network.layers[d] { d += 1; continue }
-            if case .flatten = network.layers[d] { flattened = true; d += 1; continue }
-            break
-        }
-        guard flattened, d < network.layers.count, case .dense(let dense) = network.layers[d] else { return nil }
+        guard let suffix = Suffix(network: network, convIndex: L) else { return nil }
+        let d = suffix.denseIndex, dense = suffix.dense
         guard labels.count == images.shape[0] else { throw InputError(file: "labels", "\(labels.count) labels for \(images.shape[0]) images") }
         if let imageIndices, imageIndices.count != labels.count {
             throw InputError(file: "images", "\(imageIndices.count) image indices for \(labels.count) images")
@@ -102,15 +93,10 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         self.seeds = seeds
         self.threads = max(1, threads)
         self.conv = conv
-        self.pool = p.geometry
+        self.pool = suffix.pool
         self.dense = dense
-        if d + 1 < network.layers.count, case .relu = network.layers[d + 1] {
-            denseReLU = true
-            tailStart = d + 2
-        } else {
-            denseReLU = false
-            tailStart = d + 1
-        }
+        denseReLU = suffix.denseReLU
+        tailStart = suffix.tailStart
         let map = device.map(on: profile)
         self.map = map
 
@@ -132,12 +118,47 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
 
         var all: [UInt64: Effects] = [:]
         for seed in Set(seeds) {
-            all[seed] = IncrementalConvEvaluator.effects(seed: seed, conv: conv, pool: p.geometry, map: map, profile: profile,
+            all[seed] = IncrementalConvEvaluator.effects(seed: seed, conv: conv, pool: suffix.pool, map: map, profile: profile,
                                                          layerName: device.name, inputs: x, pooled: pooledTensor.data,
                                                          imageIndices: self.imageIndices, threads: self.threads)
         }
         effects = all
         resetMemo()
+    }
+
+    /// What follows a conv layer for the incremental methods: ReLU, a
+    /// non-overlapping max pool, dropouts and flatten, a dense layer D (and its ReLU).
+    struct Suffix {
+        let pool: ConvGeometry
+        let denseIndex: Int
+        let dense: Dense
+        let denseReLU: Bool
+        /// The first layer after D (and its ReLU).
+        let tailStart: Int
+
+        init?(network: Network, convIndex L: Int) {
+            guard L + 2 < network.layers.count, case .relu = network.layers[L + 1],
+                  case .maxPool(let p) = network.layers[L + 2],
+                  p.geometry.strideH == p.geometry.kernelH, p.geometry.strideW == p.geometry.kernelW else { return nil }
+            var d = L + 3
+            var flattened = false
+            while d < network.layers.count {
+                if case .dropout = network.layers[d] { d += 1; continue }
+                if case .flatten = network.layers[d] { flattened = true; d += 1; continue }
+                break
+            }
+            guard flattened, d < network.layers.count, case .dense(let dense) = network.layers[d] else { return nil }
+            pool = p.geometry
+            denseIndex = d
+            self.dense = dense
+            if d + 1 < network.layers.count, case .relu = network.layers[d + 1] {
+                denseReLU = true
+                tailStart = d + 2
+            } else {
+                denseReLU = false
+                tailStart = d + 1
+            }
+        }
     }
 
     private func resetMemo() {
@@ -203,7 +224,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         let m = layer.shape.m, n = labels.count
         let F = dense.inFeatures, MD = dense.outFeatures
         let cleanTail = tailScores(preActivations)
-        let clean = (0..<n).map { labelProbability(cleanTail, $0, labels[$0]) }
+        let clean = (0..<n).map { FaultyEvaluation.labelProbability(rowOf: cleanTail, $0, label: labels[$0]) }
         // Small chunks: each effective triple is a row of M_D floats in the tail's batch.
         let chunk = 32, chunks = (n + chunk - 1) / chunk
         var total = [Double](repeating: 0, count: m * m)
@@ -242,7 +263,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                     }
                     let scores = tailScores(batch)
                     for (k, owner) in owners.enumerated() {
-                        local[owner.row * m + owner.position] += clean[owner.image] - labelProbability(scores, k, labels[owner.image])
+                        local[owner.row * m + owner.position] += clean[owner.image] - FaultyEvaluation.labelProbability(rowOf: scores, k, label: labels[owner.image])
                     }
                     out[c] = local
                 }
@@ -258,21 +279,6 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         var t = Tensor(shape: [z.count / dense.outFeatures, dense.outFeatures], data: z)
         if denseReLU { Activations.relu(&t) }
         return network.run(t, layers: tailStart..<network.layers.count, options: ForwardOptions(threads: 1))
-    }
-
-    /// Softmax probability of `label` in row k of `scores` (0 for NaN or +∞ scores), as `FaultyEvaluation.labelProbability`.
-    private func labelProbability(_ scores: Tensor, _ k: Int, _ label: Int) -> Double {
-        let classes = scores.shape.last ?? 1, base = k * classes
-        var top = -Double.infinity
-        for j in 0..<classes {
-            let v = Double(scores.data[base + j])
-            if v.isNaN { return 0 }
-            top = max(top, v)
-        }
-        guard top.isFinite else { return 0 }
-        var sum = 0.0
-        for j in 0..<classes { sum += exp(Double(scores.data[base + j]) - top) }
-        return exp(Double(scores.data[base + label]) - top) / sum
     }
 
     // MARK: Per candidate

@@ -23,6 +23,8 @@ public final class PlanSearch {
     public let imageIndices: [Int]
     public let faultSeeds: [UInt64]
     public let threads: Int
+    /// Images (a prefix of the fitness images) on which `PositionCostMatrix` is measured; nil = all.
+    public var matrixImages: Int?
     public let evaluator: PlanEvaluator
     /// Whether the fast incremental evaluator applies (one conv before pool and dense).
     public let incremental: Bool
@@ -37,7 +39,7 @@ public final class PlanSearch {
         self.imageIndices = imageIndices
         self.faultSeeds = faultSeeds
         self.threads = threads
-        if self.layers.count == 1,
+        if self.layers.count == 1, PlanSearch.expectedFaultsPerImage(self.layers[0], profile) <= PlanSearch.incrementalFaultLimit,
            let fast = try IncrementalConvEvaluator(network: network, profile: profile, layer: self.layers[0].name,
                                                    images: images, labels: labels, imageIndices: imageIndices,
                                                    seeds: faultSeeds, threads: threads) {
@@ -49,6 +51,17 @@ public final class PlanSearch {
                                                               faultyLayers: self.layers.map(\.name), threads: threads))
             incremental = false
         }
+    }
+
+    /// Above this many expected faults per image, the incremental evaluator's
+    /// precomputation (every row at every faulty position) costs more than it
+    /// saves: fashion c1 at bitflip 0.5 has ~50,000 (mnist32 c0 at 5e-3: ~70).
+    public static let incrementalFaultLimit = 5_000.0
+
+    /// Expected failing partial products per image in `layer` on `profile`.
+    public static func expectedFaultsPerImage(_ layer: DeviceLayer, _ profile: FaultProfile) -> Double {
+        let map = layer.map(on: profile)
+        return (0..<map.blocks).reduce(0) { $0 + Double(map.slots(onBlock: $1)) * profile.rates[$1].reduce(0, +) }
     }
 
     public var layerSizes: [Int] { layers.map(\.shape.m) }
@@ -111,8 +124,13 @@ public final class PlanSearch {
             } else if let fast = evaluator as? IncrementalConvEvaluator {
                 matrix = fast.pairCosts(seeds: faultSeeds)
             } else if PositionCostMatrix.applies(to: layer, on: profile) {
-                matrix = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: images,
-                                                        labels: labels, imageIndices: imageIndices, seeds: faultSeeds,
+                let count = min(labels.count, matrixImages ?? labels.count)
+                let per = images.count / max(1, labels.count)
+                let subset = count == labels.count ? images
+                    : Tensor(shape: [count] + images.shape.dropFirst(), data: Array(images.data[0..<(count * per)]))
+                matrix = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: subset,
+                                                        labels: Array(labels.prefix(count)),
+                                                        imageIndices: Array(imageIndices.prefix(count)), seeds: faultSeeds,
                                                         threads: threads) { progress(layer.name, $0, $1) }
             } else {
                 levels = [top / 2, top]
