@@ -24,10 +24,12 @@ struct CompareCommand: ParsableCommand {
     func run() throws {
         var loaded = try problem.load()
         loaded.heldOut = nil
-        let search = try problem.search(loaded)
         let config = ga.configuration
         var results: [(Strategy, PlanRunner.Result)] = []
+        var search = try problem.search(loaded)
         for strategy in [Strategy.ga, .assign, .hybrid] {
+            // A fresh evaluator per strategy: none inherits another's memo (its timings would flatter it).
+            if strategy != .ga { search = try problem.search(loaded) }
             let key = PlanRunKey(model: loaded.network.name, weightsDigest: loaded.bundle.weightsDigest,
                                  fingerprint: loaded.profile.fingerprint, layers: search.layers.map(\.name),
                                  strategy: strategy, fitnessImages: problem.fitnessRange, faultSeeds: problem.fitnessSeeds,

@@ -121,12 +121,17 @@ public final class PlanRunner {
                 let a = try search.assign()
                 assignEvaluations = a.evaluationEquivalents
                 prelude.append(PreludePoint(evaluations: assignEvaluations, best: a.fitness, seconds: Date().timeIntervalSince(start)))
+                var finished: [Double] = []  // wall time after each climb evaluation
+                let fitness = search.fitnessFunction
                 let climb = try GuidedSwapSearch.climb(from: a.chromosome, fitness: a.fitness, matrices: a.matrices,
-                                                       budget: climbBudget ?? 5 * configuration.population,
-                                                       evaluate: search.fitnessFunction)
+                                                       budget: climbBudget ?? 5 * configuration.population) { batch in
+                    let values = try fitness(batch)
+                    finished.append(contentsOf: repeatElement(Date().timeIntervalSince(start), count: batch.count))
+                    return values
+                }
                 for step in climb.improvements {
                     prelude.append(PreludePoint(evaluations: assignEvaluations + step.evaluations, best: step.fitness,
-                                                seconds: Date().timeIntervalSince(start)))
+                                                seconds: finished[step.evaluations - 1]))
                 }
                 assignEvaluations += climb.evaluations
                 seeds = PlanSearch.perturbations(of: climb.chromosome, count: configuration.population, seed: configuration.seed)
