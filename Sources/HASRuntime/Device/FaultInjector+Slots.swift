@@ -98,16 +98,9 @@ extension FaultInjector {
                                                       Int64(columns), kindCode, bits, scratch)
                         }
                     case .geometric(let inverseLog):
-                        var j = -1
-                        let limit = Double(slots)
-                        while true {
-                            let gap = FaultSampler.geometricGap(&rng, inverseLog: inverseLog)
-                            if gap >= limit { break }
-                            j += Int(gap) + 1
-                            if j >= slots { break }
-                            let draw = rng.next()
+                        FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: slots) { j, draw in
                             let w = map.work(slot: j, block: s, thread: t)
-                            if w.position >= map.rows { continue }
+                            if w.position >= map.rows { return }
                             let row = perm.map { Int($0[w.position]) } ?? w.position
                             let range = map.kRange(kTile: w.kTile)
                             batchImage[pending] = i
@@ -169,16 +162,9 @@ extension FaultInjector {
                                                    Int64(blocks), Int64(threads), Int64(kTiles), perm?.baseAddress,
                                                    own, c, Int64(cRow), kindCode, bits, scratch)
                     case .geometric(let inverseLog):
-                        var j = -1
-                        let limit = Double(slots)
-                        while true {
-                            let gap = FaultSampler.geometricGap(&rng, inverseLog: inverseLog)
-                            if gap >= limit { break }
-                            j += Int(gap) + 1
-                            if j >= slots { break }
-                            let draw = rng.next()
+                        FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: slots) { j, draw in
                             let w = map.work(slot: j, block: s, thread: t)
-                            if w.position >= map.rows { continue }
+                            if w.position >= map.rows { return }
                             let row = perm.map { Int($0[w.position]) } ?? w.position
                             let p = own[row * kTiles + w.kTile]
                             let corrupted = kind.corrupt(p, draw: draw, exponentBits: exponentBits)

@@ -77,9 +77,8 @@ public final class FaultInjector: @unchecked Sendable {
         var layers: [String: Layer] = [:]
         for layer in self.faultyLayers {
             let map = layer.map(on: profile)
-            var expected = 0.0
-            for s in 0..<map.blocks { expected += Double(map.slots(onBlock: s)) * profile.rates[s].reduce(0, +) }
-            layers[layer.name] = Layer(map: map, key: FaultKeys.layer(layer.name), expectedFaults: expected)
+            layers[layer.name] = Layer(map: map, key: FaultKeys.layer(layer.name),
+                                       expectedFaults: profile.expectedFaultsPerImage(map))
         }
         self.layers = layers
     }

@@ -101,6 +101,13 @@ public struct FaultProfile: Equatable, Sendable {
                          origin: origin)
     }
 
+    /// Expected failing partial products per image of a layer laid out by `map`.
+    public func expectedFaultsPerImage(_ map: TileMap) -> Double {
+        var expected = 0.0
+        for s in 0..<map.blocks { expected += Double(map.slots(onBlock: s)) * rates[s].reduce(0, +) }
+        return expected
+    }
+
     /// The rate of PE (s, t).
     public func rate(block s: Int, thread t: Int) -> Double { rates[s][t] }
 

@@ -87,6 +87,24 @@ public struct FaultSampler: Sendable {
         return log(u) * inverseLog
     }
 
+    /// One PE's failing slots among `slots` by geometric skipping, ascending:
+    /// `body(slot, draw)`, where `draw` is the fault's own 64 bits, taken from
+    /// `rng` right after its gap. The one walk the simulator, its slot path and
+    /// the sweep share, so their draws stay the same.
+    @inline(__always)
+    public static func forEachGeometricFailure(_ rng: inout SplitMix64, inverseLog: Double, slots: Int,
+                                               _ body: (Int, UInt64) -> Void) {
+        var j = -1
+        let limit = Double(slots)
+        while true {
+            let gap = geometricGap(&rng, inverseLog: inverseLog)
+            if gap >= limit { break }
+            j += Int(gap) + 1
+            if j >= slots { break }
+            body(j, rng.next())
+        }
+    }
+
     public let blocks: Int
     public let threads: Int
     let modes: [Mode]
@@ -142,8 +160,7 @@ public struct FaultSampler: Sendable {
                 let image = imageIndex(batchIndex)
                 @inline(__always) func body(_ e: FaultEvent) { handler(batchIndex, e) }
                 var rng = FaultKeys.stream(seed: seed, layer: layer, image: image, pe: pe)
-                @inline(__always) func emit(_ j: Int) {
-                    let draw = rng.next()
+                @inline(__always) func emit(_ j: Int, _ draw: UInt64) {
                     let w = map.work(slot: j, block: s, thread: t)
                     if w.position < map.rows {
                         body(FaultEvent(position: w.position, kTile: w.kTile, column: w.column,
@@ -176,15 +193,7 @@ public struct FaultSampler: Sendable {
                         }
                     }
                 case .geometric(let inverseLog):
-                    var j = -1
-                    let limit = Double(slots)
-                    while true {
-                        let gap = FaultSampler.geometricGap(&rng, inverseLog: inverseLog)
-                        if gap >= limit { break }
-                        j += Int(gap) + 1
-                        if j >= slots { break }
-                        emit(j)
-                    }
+                    FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: slots) { j, draw in emit(j, draw) }
                 }
                 }
             }

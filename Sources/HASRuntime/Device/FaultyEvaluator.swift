@@ -163,12 +163,12 @@ public final class FaultyEvaluator: @unchecked Sendable {
     /// Clean scores [N, classes].
     public private(set) lazy var cleanScores: Tensor = runScores { _ in ForwardOptions(threads: 1) }
 
-    /// Runs the suffix over every chunk in parallel and gathers predictions in order.
+    /// The predictions of one run.
     private func run(_ options: (Int) -> ForwardOptions) -> [Int] {
         Activations.argmax(runScores(options))
     }
 
-    /// The scores (logits) [N, classes] of one run.
+    /// The scores (logits) [N, classes] of one run: the suffix over every chunk in parallel, gathered in order.
     private func runScores(_ options: (Int) -> ForwardOptions) -> Tensor {
         if let cachedGEMM, case .dense(let dense) = network.layers[startLayer] {
             return runFromCachedGEMM(dense, cachedGEMM, options)
@@ -177,10 +177,10 @@ public final class FaultyEvaluator: @unchecked Sendable {
         let n = imageCount
         let chunks = (n + chunkSize - 1) / chunkSize
         let classes = network.classes.count
-        var predictions = [Float](repeating: 0, count: n * classes)
+        var all = [Float](repeating: 0, count: n * classes)
         let per = cached.count / max(1, n)
         let tailShape = Array(cached.shape.dropFirst())
-        predictions.withUnsafeMutableBufferPointer { out in
+        all.withUnsafeMutableBufferPointer { out in
             Parallelism.forEach(chunks, threads: threads) { c in
                 let lo = c * chunkSize, hi = min(n, lo + chunkSize)
                 let x = Tensor(shape: [hi - lo] + tailShape, data: Array(cached.data[lo * per..<hi * per]))
@@ -190,7 +190,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
                 for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
             }
         }
-        return Tensor(shape: [n, classes], data: predictions)
+        return Tensor(shape: [n, classes], data: all)
     }
 
     /// The dense first faulty layer from its cached clean GEMM: corrections, bias, ReLU, then the rest.
@@ -203,8 +203,8 @@ public final class FaultyEvaluator: @unchecked Sendable {
             next += 1
         }
         let classes = network.classes.count
-        var predictions = [Float](repeating: 0, count: n * classes)
-        predictions.withUnsafeMutableBufferPointer { out in
+        var all = [Float](repeating: 0, count: n * classes)
+        all.withUnsafeMutableBufferPointer { out in
             Parallelism.forEach(chunks, threads: threads) { c in
                 let lo = c * chunkSize, hi = min(n, lo + chunkSize), count = hi - lo
                 var o = options(c)
@@ -229,7 +229,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
                 for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
             }
         }
-        return Tensor(shape: [n, classes], data: predictions)
+        return Tensor(shape: [n, classes], data: all)
     }
 
     /// Faulty layers as usual up to the downstream dense layer D, then D by deltas from its cached clean run.
@@ -246,8 +246,8 @@ public final class FaultyEvaluator: @unchecked Sendable {
         // Beyond this many changed inputs a full GEMM of the image is cheaper.
         let maxChanges = max(1, k / 16)
         let classes = network.classes.count
-        var predictions = [Float](repeating: 0, count: n * classes)
-        predictions.withUnsafeMutableBufferPointer { out in
+        var all = [Float](repeating: 0, count: n * classes)
+        all.withUnsafeMutableBufferPointer { out in
             Parallelism.forEach(chunks, threads: threads) { c in
                 let lo = c * chunkSize, hi = min(n, lo + chunkSize), count = hi - lo
                 var o = options(c)
@@ -292,7 +292,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
                 for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
             }
         }
-        return Tensor(shape: [n, classes], data: predictions)
+        return Tensor(shape: [n, classes], data: all)
     }
 
     static func isPermutation(_ perm: [Int32], of m: Int) -> Bool {

@@ -22,21 +22,14 @@ extension PositionCostMatrix {
         let poh = pool.outHeight, pw = pool.outWidth, cells = poh * pw
         let F = dense.inFeatures, MD = dense.outFeatures, n = labels.count
         guard F == m * cells else { return nil }
-        let single = ForwardOptions(threads: 1)
 
         // Clean state: the layer's input, its pre-activations (bias included), D's input and pre-activations.
         let x = network.run(images, layers: 0..<layer.index, options: ForwardOptions(threads: threads))
         let pre = conv.forward(x, options: ForwardOptions(threads: threads)).data                  // [N, M, P]
         let pooled = network.run(x, layers: layer.index..<suffix.denseIndex, options: ForwardOptions(threads: threads)).data
         let z = dense.forward(Tensor(shape: [n, F], data: pooled), options: ForwardOptions(threads: threads)).data
-        var wdT = [Float](repeating: 0, count: F * MD)                                              // W_D as [F][M_D]
-        for o in 0..<MD { for j in 0..<F { wdT[j * MD + o] = dense.weight[o * F + j] } }
-        func tail(_ rows: [Float]) -> Tensor {
-            var t = Tensor(shape: [rows.count / MD, MD], data: rows)
-            if suffix.denseReLU { Activations.relu(&t) }
-            return network.run(t, layers: suffix.tailStart..<network.layers.count, options: single)
-        }
-        let cleanScores = tail(z)
+        let wdT = suffix.transposedDenseWeights()
+        let cleanScores = suffix.tailScores(z, network: network)
         let clean = (0..<n).map { FaultyEvaluation.labelProbability(rowOf: cleanScores, $0, label: labels[$0]) }
 
         // The layer's weights per K tile, transposed so that one fault's products for all rows are one SIMD pass.
@@ -124,7 +117,7 @@ extension PositionCostMatrix {
                                 }
                             }
                         }
-                        let scores = tail(batch)
+                        let scores = suffix.tailScores(batch, network: network)
                         for r in 0..<m {
                             for row in 0..<m {
                                 let faulty = FaultyEvaluation.labelProbability(rowOf: scores, r * m + row, label: labels[i])

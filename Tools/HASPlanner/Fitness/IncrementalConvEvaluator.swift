@@ -106,11 +106,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         pooled = pooledTensor.data
         let z = dense.forward(pooledTensor.reshaped([labels.count, dense.inFeatures]), options: options, relu: false)
         preActivations = z.data
-        var t = [Float](repeating: 0, count: dense.weight.count)
-        for o in 0..<dense.outFeatures {
-            for j in 0..<dense.inFeatures { t[j * dense.outFeatures + o] = dense.weight[o * dense.inFeatures + j] }
-        }
-        denseTransposed = t
+        denseTransposed = suffix.transposedDenseWeights()
         var tailInput = z
         if denseReLU { Activations.relu(&tailInput) }
         cleanPredictions = Activations.argmax(network.run(tailInput, layers: tailStart..<network.layers.count, options: options))
@@ -135,6 +131,25 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         let denseReLU: Bool
         /// The first layer after D (and its ReLU).
         let tailStart: Int
+
+        /// W_D as [F][M_D]: one column per input feature, for sparse updates.
+        func transposedDenseWeights() -> [Float] {
+            let m = dense.outFeatures, f = dense.inFeatures
+            var t = [Float](repeating: 0, count: dense.weight.count)
+            for o in 0..<m { for j in 0..<f { t[j * m + o] = dense.weight[o * f + j] } }
+            return t
+        }
+
+        func tailScores(_ z: [Float], network: Network) -> Tensor {
+            Suffix.tailScores(z, network: network, width: dense.outFeatures, relu: denseReLU, tailStart: tailStart)
+        }
+
+        /// Scores of the layers after D for D's pre-activations [count × `width`] (bias included), single-threaded.
+        static func tailScores(_ z: [Float], network: Network, width: Int, relu: Bool, tailStart: Int) -> Tensor {
+            var t = Tensor(shape: [z.count / width, width], data: z)
+            if relu { Activations.relu(&t) }
+            return network.run(t, layers: tailStart..<network.layers.count, options: ForwardOptions(threads: 1))
+        }
 
         init?(network: Network, convIndex L: Int) {
             guard L + 2 < network.layers.count, case .relu = network.layers[L + 1],
@@ -274,12 +289,8 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         return (0..<m).map { row in (0..<m).map { total[row * m + $0] * scale } }
     }
 
-    /// Scores of the layers after D for pre-activations [count × M_D] (bias included).
-    private func tailScores(_ z: [Float]) -> Tensor {
-        var t = Tensor(shape: [z.count / dense.outFeatures, dense.outFeatures], data: z)
-        if denseReLU { Activations.relu(&t) }
-        return network.run(t, layers: tailStart..<network.layers.count, options: ForwardOptions(threads: 1))
-    }
+    private func tailScores(_ z: [Float]) -> Tensor { Suffix.tailScores(z, network: network, width: dense.outFeatures,
+                                                                         relu: denseReLU, tailStart: tailStart) }
 
     // MARK: Per candidate
 
@@ -334,12 +345,10 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
             }
         }
         if affected.isEmpty { return (0, hitsFromMemo) }
-        let single = ForwardOptions(threads: 1)
-        var z = exactDense
-            ? dense.forward(Tensor(shape: [affected.count, F], data: batch), options: single, relu: false)
-            : Tensor(shape: [affected.count, MD], data: batch)
-        if denseReLU { Activations.relu(&z) }
-        let scores = network.run(z, layers: tailStart..<network.layers.count, options: single)
+        let z = exactDense
+            ? dense.forward(Tensor(shape: [affected.count, F], data: batch), options: ForwardOptions(threads: 1), relu: false).data
+            : batch
+        let scores = tailScores(z)
         for (k, p) in Activations.argmax(scores).enumerated() {
             let i = affected[k]
             result[i] = p

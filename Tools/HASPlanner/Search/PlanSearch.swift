@@ -39,7 +39,7 @@ public final class PlanSearch {
         self.imageIndices = imageIndices
         self.faultSeeds = faultSeeds
         self.threads = threads
-        if self.layers.count == 1, PlanSearch.expectedFaultsPerImage(self.layers[0], profile) <= PlanSearch.incrementalFaultLimit,
+        if self.layers.count == 1, profile.expectedFaultsPerImage(self.layers[0].map(on: profile)) <= PlanSearch.incrementalFaultLimit,
            let fast = try IncrementalConvEvaluator(network: network, profile: profile, layer: self.layers[0].name,
                                                    images: images, labels: labels, imageIndices: imageIndices,
                                                    seeds: faultSeeds, threads: threads) {
@@ -57,12 +57,6 @@ public final class PlanSearch {
     /// precomputation (every row at every faulty position) costs more than it
     /// saves: fashion c1 at bitflip 0.5 has ~50,000 (mnist32 c0 at 5e-3: ~70).
     public static let incrementalFaultLimit = 5_000.0
-
-    /// Expected failing partial products per image in `layer` on `profile`.
-    public static func expectedFaultsPerImage(_ layer: DeviceLayer, _ profile: FaultProfile) -> Double {
-        let map = layer.map(on: profile)
-        return (0..<map.blocks).reduce(0) { $0 + Double(map.slots(onBlock: $1)) * profile.rates[$1].reduce(0, +) }
-    }
 
     public var layerSizes: [Int] { layers.map(\.shape.m) }
     public var identity: Chromosome { evaluator.identity }

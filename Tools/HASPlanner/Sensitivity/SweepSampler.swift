@@ -118,14 +118,7 @@ struct SweepSampler {
                         body(Int(c.position), Int(c.kTile), Int(c.column), SweepSampler.mix(c.draw))
                     }
                 case .geometric(let inverseLog):
-                    var j = -1
-                    let limit = Double(slots)
-                    while true {
-                        let gap = FaultSampler.geometricGap(&rng, inverseLog: inverseLog)
-                        if gap >= limit { break }
-                        j += Int(gap) + 1
-                        if j >= slots { break }
-                        let draw = rng.next()
+                    FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: slots) { j, draw in
                         // TileMap.work(slot:block:thread:).
                         let tile = j / columns, n = j - tile * columns
                         let q = s + tile * blocks
