@@ -118,4 +118,25 @@ final class PlanCLITests: XCTestCase {
         XCTAssertEqual(try SchedulePlan.load(from: path("run.json")).layers.map(\.permutation),
                        try SchedulePlan.load(from: path("ref.json")).layers.map(\.permutation))
     }
+
+    func testCompareMeasuresEachStrategyOnTheHeldOutImagesAsPlanDoes() throws {
+        let (_, _, args) = try problem()
+        let ga = ["--generations", "4", "--population", "6"]
+        let compare = try CLI.run("has-plan", ["compare"] + args + ga + ["--out", path("cmp")])
+        XCTAssertEqual(compare.status, 0, compare.stderr)
+        let rows = try String(contentsOfFile: path("cmp.summary.csv"), encoding: .utf8)
+            .split(separator: "\n").map { $0.split(separator: ",", omittingEmptySubsequences: false).map(String.init) }
+        XCTAssertEqual(rows.first, ["strategy", "evaluations", "seconds", "fitness", "reached_ga_final_after", "held_out_mean", "held_out_std"])
+        XCTAssertEqual(rows.dropFirst().map { $0[0] }, ["unshuffled", "ga", "assign", "hybrid"])
+        let byName = Dictionary(uniqueKeysWithValues: rows.dropFirst().map { ($0[0], $0) })
+        let gaReached = try XCTUnwrap(Int(byName["ga"]![4])), gaEvaluations = try XCTUnwrap(Int(byName["ga"]![1]))
+        XCTAssertLessThanOrEqual(gaReached, gaEvaluations, "the GA reaches its own final fitness within its run")
+
+        // `plan` with the same problem and GA settings measures the same held-out numbers.
+        let plan = try json(try CLI.run("has-plan", ["plan"] + args + ga + ["--strategy", "ga", "--out", path("ga.json"), "--json"]))
+        let heldOut = try XCTUnwrap(plan["held_out_accuracy"] as? [String: Any])
+        XCTAssertEqual(try XCTUnwrap(Double(byName["unshuffled"]![5])), try XCTUnwrap(heldOut["faulty"] as? Double), accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(Double(byName["ga"]![5])), try XCTUnwrap(heldOut["planned"] as? Double), accuracy: 1e-12)
+        XCTAssertEqual(try XCTUnwrap(Double(byName["ga"]![3])), try XCTUnwrap(plan["fitness"] as? Double), accuracy: 1e-12)
+    }
 }

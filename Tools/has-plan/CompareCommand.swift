@@ -10,20 +10,20 @@ struct CompareCommand: ParsableCommand {
         abstract: "Run ga, assign and hybrid on the same problem and seeds; fitness vs evaluations (CSV + SVG).",
         discussion: """
             Writes <out>.csv (strategy, generation, evaluations, best and mean fitness, seconds) \
-            and <out>.svg, and prints how many evaluations each strategy needed to reach the \
-            GA's final fitness. No plan is written.
+            and <out>.svg, prints how many evaluations each strategy needed to reach the GA's \
+            final fitness, and measures each strategy's final plan on the held-out images \
+            (<out>.summary.csv). No plan is written.
             """
     )
 
     @OptionGroup var problem: ProblemOptions
     @OptionGroup var ga: GAOptions
 
-    @Option(help: "Output prefix: writes PREFIX.csv and PREFIX.svg.")
+    @Option(help: "Output prefix: writes PREFIX.csv, PREFIX.svg and PREFIX.summary.csv.")
     var out: String
 
     func run() throws {
-        var loaded = try problem.load()
-        loaded.heldOut = nil
+        let loaded = try problem.load()
         let config = ga.configuration
         var results: [(Strategy, PlanRunner.Result)] = []
         var search = try problem.search(loaded)
@@ -60,13 +60,28 @@ struct CompareCommand: ParsableCommand {
         let target = results.first { $0.0 == .ga }!.1.fitness
         print(String(format: "fitness images %@: clean %.2f%%, unshuffled %.2f%%", problem.fitnessRange,
                      search.evaluator.cleanAccuracy * 100, faulty * 100))
+        // Held-out accuracy of each strategy's final plan: whether its fitness gains carry over.
+        let heldOut = try HeldOutMeasurement(problem: problem, loaded: loaded, layers: search.layers.map(\.name))
+        let unshuffled = heldOut?.measure([:])
+        if let heldOut, let unshuffled {
+            print(String(format: "held-out images %@ (fault seeds %llu…): clean %.2f%%, unshuffled %@", heldOut.range,
+                         heldOut.seed, heldOut.evaluator.cleanAccuracy * 100, percent(unshuffled)))
+        }
+        var summary = "strategy,evaluations,seconds,fitness,reached_ga_final_after,held_out_mean,held_out_std\n"
+        if let unshuffled { summary += "unshuffled,0,0,\(faulty),,\(unshuffled.mean),\(unshuffled.std)\n" }
         for (strategy, result) in results {
-            let reach = result.convergence.first { $0.best >= target }
+            let reached = result.convergence.first { $0.best >= target }
+            let reach = reached
                 .map { String(format: "reached the GA's final %.4f after %d evaluations (%.1f s)", target, $0.evaluations, $0.seconds) }
                 ?? String(format: "never reached the GA's final %.4f", target)
-            print(String(format: "%-7@ final %.4f after %5d evaluations, %.1f s; %@",
-                         strategy.rawValue, result.fitness, result.evaluations, result.seconds, reach))
+            let held = heldOut?.measure(search.evaluator.permutations(result.chromosome))
+            print(String(format: "%-7@ final %.4f after %5d evaluations, %.1f s; %@%@",
+                         strategy.rawValue, result.fitness, result.evaluations, result.seconds, reach,
+                         held.map { "; held-out " + percent($0) } ?? ""))
+            summary += "\(strategy.rawValue),\(result.evaluations),\(result.seconds),\(result.fitness),"
+                + "\(reached.map { String($0.evaluations) } ?? ""),\(held.map { String($0.mean) } ?? ""),\(held.map { String($0.std) } ?? "")\n"
         }
-        print("wrote \(out).csv, \(out).svg")
+        try writeFileAtomically(summary, to: out + ".summary.csv")
+        print("wrote \(out).csv, \(out).svg, \(out).summary.csv")
     }
 }

@@ -78,18 +78,8 @@ struct PlanCommand: ParsableCommand {
             images: loaded.fitness.range, clean: search.evaluator.cleanAccuracy,
             faulty: .init(trials: search.evaluator.accuracies(permutations: [:], seeds: problem.fitnessSeeds)),
             planned: .init(trials: search.evaluator.accuracies(permutations: planned, seeds: problem.fitnessSeeds)))
-        var heldOutAccuracy: SchedulePlan.ImageSetAccuracy?
-        if let held = loaded.heldOut {
-            let evaluator = try FaultyEvaluator(network: network, images: held.images, labels: held.labels,
-                                                imageIndices: held.indices, profile: profile,
-                                                faultyLayers: search.layers.map(\.name),
-                                                threads: problem.threads ?? Parallelism.threads)
-            let seed = problem.heldOutSeeds[0], trials = problem.heldOutTrials
-            heldOutAccuracy = SchedulePlan.ImageSetAccuracy(
-                images: held.range, clean: evaluator.cleanAccuracy,
-                faulty: .init(trials: evaluator.evaluate(seed: seed, trials: trials).accuracies),
-                planned: .init(trials: evaluator.evaluate(permutations: planned, seed: seed, trials: trials).accuracies))
-        }
+        let heldOutAccuracy = try HeldOutMeasurement(problem: problem, loaded: loaded, layers: search.layers.map(\.name))?
+            .accuracy(planned: planned)
         let isGA = strategy != .assign
         let plan = SchedulePlan(
             model: .init(name: network.name, weightsDigest: loaded.bundle.weightsDigest),
