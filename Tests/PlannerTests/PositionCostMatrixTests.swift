@@ -72,6 +72,32 @@ final class PositionCostMatrixTests: XCTestCase {
         }
     }
 
+    func testConvBeforeConvPathEqualsFullPasses() throws {
+        // fashion-cnn's c0 in miniature: its faults reach c1 as a one-channel convolution per row.
+        let net = try SweepEvaluatorTests.twoConvNet()
+        let images = PlannerTestSupport.images(120, for: net), labels = PlannerTestSupport.labels(net, images)
+        let profile = try PlannerTestSupport.device(kind: .bitflip, frMax: 0.2, seed: 5)
+        let layer = try net.deviceLayers(named: ["c0"])[0]
+        func measure(full: Bool, threads: Int) throws -> [[Double]] {
+            try PositionCostMatrix.measure(network: net, profile: profile, layer: layer, images: images, labels: labels,
+                                           imageIndices: Array(0..<120), seeds: [1, 2], threads: threads, fullPasses: full)
+        }
+        let passes = try measure(full: true, threads: 2)
+        XCTAssertNotNil(try PositionCostMatrix.measureConvBeforeConv(network: net, profile: profile, layer: layer, images: images,
+                                                                     labels: labels, imageIndices: Array(0..<120), seeds: [1],
+                                                                     threads: 1), "the sparse path applies to this shape")
+        let sparse = try measure(full: false, threads: 2)
+        XCTAssertEqual(sparse, try measure(full: false, threads: 1))
+        XCTAssertGreaterThan(passes.joined().max()!, 0.001, "the device must cost something for this test to mean anything")
+        for row in 0..<6 {
+            for position in 0..<6 { XCTAssertEqual(sparse[row][position], passes[row][position], accuracy: 1e-5) }
+        }
+        // c1 is followed by pool and dense, not by a conv: the dense path, not this one.
+        let c1 = try net.deviceLayers(named: ["c1"])[0]
+        XCTAssertNil(try PositionCostMatrix.measureConvBeforeConv(network: net, profile: profile, layer: c1, images: images,
+                                                                  labels: labels, imageIndices: Array(0..<120), seeds: [1], threads: 1))
+    }
+
     func testTwoLayerAssignmentAndHybridBeatTheUnshuffledSchedule() throws {
         let (images, labels) = data(200)
         let profile = try PlannerTestSupport.device(kind: .bitflip, frMax: 0.3, seed: 11)

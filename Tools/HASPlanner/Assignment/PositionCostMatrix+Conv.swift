@@ -13,13 +13,13 @@ extension PositionCostMatrix {
     /// up to float rounding (products are not fused, the bias is added before
     /// the corrections; tested to 1e-5). Returns nil when the layer is not followed by that shape.
     static func measureConvBeforeDense(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
-                                       labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int) -> [[Double]]? {
+                                       labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int) throws -> [[Double]]? {
         guard case .conv2d(let conv) = network.layers[layer.index],
               let suffix = IncrementalConvEvaluator.Suffix(network: network, convIndex: layer.index) else { return nil }
         let g = conv.geometry, pool = suffix.pool, dense = suffix.dense
         guard pool.padTop == 0, pool.padLeft == 0 else { return nil }
-        let m = conv.outChannels, P = g.positions, K = g.patchSize, ow = g.outWidth
-        let poh = pool.outHeight, pw = pool.outWidth, cells = poh * pw
+        let m = conv.outChannels, P = g.positions
+        let cells = pool.outHeight * pool.outWidth
         let F = dense.inFeatures, MD = dense.outFeatures, n = labels.count
         guard F == m * cells else { return nil }
 
@@ -32,15 +32,195 @@ extension PositionCostMatrix {
         let cleanScores = suffix.tailScores(z, network: network)
         let clean = (0..<n).map { FaultyEvaluation.labelProbability(rowOf: cleanScores, $0, label: labels[$0]) }
 
-        // The layer's weights per K tile, transposed so that one fault's products for all rows are one SIMD pass.
-        let map = layer.map(on: profile)
-        var wT = [Float](repeating: 0, count: K * m)                                                  // [K][M]
-        for row in 0..<m { for k in 0..<K { wT[k * m + row] = conv.weight[row * K + k] } }
-        let samplers = (0..<m).map { r in
-            FaultSampler(profile: try! profile.keepingThreads([r % profile.geometry.threads]))
+        let deltas = try PositionFaultDeltas(conv: conv, layer: layer, profile: profile)
+        let imageSize = g.channels * g.height * g.width
+        return averageLoss(rows: m, images: n, seeds: seeds, threads: threads,
+                           worker: { (deltas.scratch(), [Float](repeating: 0, count: m * m * MD), ChangeMap(cells)) }) { w, i, seed, local in
+            let s = w.0
+            x.data.withUnsafeBufferPointer { deltas.load(image: $0.baseAddress! + i * imageSize, into: s) }
+            for r in 0..<m {
+                deltas.compute(position: r, seed: seed, imageIndex: imageIndices[i], into: s)
+                // Each row at r: its changed pooled features, D's pre-activations updated sparsely.
+                for row in 0..<m {
+                    let zRow = (r * m + row) * MD
+                    for o in 0..<MD { w.1[zRow + o] = z[i * MD + o] }
+                    let any = pre.withUnsafeBufferPointer { pp in
+                        pooled.withUnsafeBufferPointer { cp in
+                            deltas.pooledChanges(row: row, pool: pool, pre: pp.baseAddress!, plane: (i * m + row) * P,
+                                                 clean: cp.baseAddress!, cleanPlane: i * F + row * cells, s,
+                                                 into: w.2.baseAddress!)
+                        }
+                    }
+                    guard any else { continue }
+                    w.1.withUnsafeMutableBufferPointer { bp in
+                        wdT.withUnsafeBufferPointer { wp in
+                            for cell in 0..<cells where w.2[cell] != 0 {
+                                let d = w.2[cell], zb = bp.baseAddress! + zRow, col = wp.baseAddress! + (row * cells + cell) * MD
+                                for o in 0..<MD { zb[o] += col[o] * d }
+                            }
+                        }
+                    }
+                }
+            }
+            let scores = suffix.tailScores(w.1, network: network)
+            for r in 0..<m {
+                for row in 0..<m {
+                    local[row * m + r] += clean[i] - FaultyEvaluation.labelProbability(rowOf: scores, r * m + row, label: labels[i])
+                }
+            }
         }
-        let key = FaultKeys.layer(layer.name), kind = profile.kind, bits = profile.exponentBits
+    }
 
+    /// The matrix for a conv layer followed by ReLU, a non-overlapping max
+    /// pool (dropouts allowed) and a second conv C2 at stride 1 (fashion c0, before c1),
+    /// without a full pass per entry: a row's faults change only its own
+    /// channel of C2's input, so C2's pre-activations change by a
+    /// one-channel convolution of that channel's pooled changes, added to the
+    /// clean ones; the layers after C2 then run once per image for all
+    /// rows × positions. C2 is most of a full pass and costs 1/M of it here.
+    /// Same costs as full passes up to float rounding (tested to 1e-5).
+    /// Returns nil when the layer is not followed by that shape.
+    static func measureConvBeforeConv(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
+                                      labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int) throws -> [[Double]]? {
+        let L = layer.index, layers = network.layers
+        guard case .conv2d(let conv) = layers[L], L + 3 < layers.count, case .relu = layers[L + 1],
+              case .maxPool(let maxPool) = layers[L + 2] else { return nil }
+        let pool = maxPool.geometry
+        guard pool.strideH == pool.kernelH, pool.strideW == pool.kernelW, pool.padTop == 0, pool.padLeft == 0 else { return nil }
+        var c2Index = L + 3
+        while c2Index < layers.count, case .dropout = layers[c2Index] { c2Index += 1 }
+        guard c2Index < layers.count, case .conv2d(let conv2) = layers[c2Index] else { return nil }
+        let g = conv.geometry, g2 = conv2.geometry, m = conv.outChannels, n = labels.count
+        guard g2.channels == m, g2.height == pool.outHeight, g2.width == pool.outWidth,
+              g2.strideH == 1, g2.strideW == 1 else { return nil }
+        let P = g.positions, cells = pool.outHeight * pool.outWidth, M2 = conv2.outChannels, P2 = g2.positions
+        let options = ForwardOptions(threads: threads)
+
+        // Clean state: the layer's input and pre-activations (bias included), C2's input and pre-activations.
+        let x = network.run(images, layers: 0..<L, options: options)
+        let pre = conv.forward(x, options: options).data                                            // [N, M, P]
+        let c2Input = network.run(x, layers: L..<c2Index, options: options)                          // [N, M, cells]
+        let y2 = conv2.forward(c2Input, options: options).data                                       // [N, M2, P2]
+        let pooled = c2Input.data
+        let tail = (c2Index + 1)..<layers.count
+        var reluPool: MaxPool2D?
+        if c2Index + 2 < layers.count, case .relu = layers[c2Index + 1], case .maxPool(let p2) = layers[c2Index + 2] { reluPool = p2 }
+        let zeroBias = [Float](repeating: 0, count: M2)
+        let cleanScores = network.run(Tensor(shape: [n, M2, g2.outHeight, g2.outWidth], data: y2), layers: tail, options: options)
+        let clean = (0..<n).map { FaultyEvaluation.labelProbability(rowOf: cleanScores, $0, label: labels[$0]) }
+
+        let deltas = try PositionFaultDeltas(conv: conv, layer: layer, profile: profile)
+        let imageSize = g.channels * g.height * g.width, plane2 = M2 * P2
+        let taps = g2.kernelH * g2.kernelW, perOutput = g2.patchSize
+        let ph = pool.outHeight, pw = pool.outWidth, oh2 = g2.outHeight, ow2 = g2.outWidth
+        return averageLoss(rows: m, images: n, seeds: seeds, threads: threads,
+                           worker: { (deltas.scratch(), [Float](repeating: 0, count: m * m * plane2), ChangeMap(cells),
+                                      [Float](repeating: 0, count: taps * P2)) }) { w, i, seed, local in
+            let s = w.0
+            x.data.withUnsafeBufferPointer { deltas.load(image: $0.baseAddress! + i * imageSize, into: s) }
+            w.1.withUnsafeMutableBufferPointer { bp in
+                y2.withUnsafeBufferPointer { yp in
+                    for v in 0..<(m * m) { (bp.baseAddress! + v * plane2).update(from: yp.baseAddress! + i * plane2, count: plane2) }
+                }
+            }
+            for r in 0..<m {
+                deltas.compute(position: r, seed: seed, imageIndex: imageIndices[i], into: s)
+                for row in 0..<m {
+                    // The row's pooled changes as a map (C2's input channel `row`).
+                    let any = pre.withUnsafeBufferPointer { pp in
+                        pooled.withUnsafeBufferPointer { cp in
+                            deltas.pooledChanges(row: row, pool: pool, pre: pp.baseAddress!, plane: (i * m + row) * P,
+                                                 clean: cp.baseAddress!, cleanPlane: (i * m + row) * cells, s,
+                                                 into: w.2.baseAddress!)
+                        }
+                    }
+                    guard any else { continue }
+                    // C2 on that one channel: its patches [taps][P2] (per tap and output row a shifted
+                    // run of one map row, zeros outside), then per output channel the taps summed in
+                    // 16-wide registers over P2, one load and store of C2's output per 16 taps.
+                    w.3.withUnsafeMutableBufferPointer { ap in
+                        for ky in 0..<g2.kernelH {
+                            for kx in 0..<g2.kernelW {
+                                let shift = kx - g2.padLeft, lo = max(0, -shift), hi = min(ow2, pw - shift)
+                                for oy in 0..<oh2 {
+                                    let dst = ap.baseAddress! + (ky * g2.kernelW + kx) * P2 + oy * ow2
+                                    let iy = oy - g2.padTop + ky
+                                    guard iy >= 0, iy < ph, lo < hi else { dst.update(repeating: 0, count: ow2); continue }
+                                    for ox in 0..<lo { dst[ox] = 0 }
+                                    for ox in lo..<hi { dst[ox] = w.2[iy * pw + ox + shift] }
+                                    for ox in hi..<ow2 { dst[ox] = 0 }
+                                }
+                            }
+                        }
+                    }
+                    let base = (r * m + row) * plane2
+                    w.1.withUnsafeMutableBufferPointer { bp in
+                        w.3.withUnsafeBufferPointer { ap in
+                            conv2.weight.withUnsafeBufferPointer { wp in
+                                for o in 0..<M2 {
+                                    let out = bp.baseAddress! + base + o * P2, weights = wp.baseAddress! + o * perOutput + row * taps
+                                    let a = ap.baseAddress!
+                                    var q = 0
+                                    while q + 16 <= P2 {
+                                        var acc = UnsafeRawPointer(out + q).loadUnaligned(as: SIMD16<Float>.self)
+                                        for t in 0..<taps {
+                                            acc += weights[t] * UnsafeRawPointer(a + t * P2 + q).loadUnaligned(as: SIMD16<Float>.self)
+                                        }
+                                        UnsafeMutableRawPointer(out + q).storeBytes(of: acc, as: SIMD16<Float>.self)
+                                        q += 16
+                                    }
+                                    for rest in q..<P2 {
+                                        var v = out[rest]
+                                        for t in 0..<taps { v += weights[t] * a[t * P2 + rest] }
+                                        out[rest] = v
+                                    }
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+            let scores: Tensor
+            if let pool2 = reluPool {
+                // C2's ReLU and pool in one vectorised pass (bit-identical to the two layers, NaN included).
+                let size = pool2.outputShape.reduce(1, *)
+                var pooled2 = [Float](repeating: 0, count: m * m * size)
+                w.1.withUnsafeBufferPointer { bp in
+                    pooled2.withUnsafeMutableBufferPointer { op in
+                        for v in 0..<(m * m) {
+                            pool2.poolBiasReLU(image: bp.baseAddress! + v * plane2, into: op.baseAddress! + v * size, bias: zeroBias)
+                        }
+                    }
+                }
+                scores = network.run(Tensor(shape: [m * m] + pool2.outputShape, data: pooled2), layers: (c2Index + 3)..<layers.count,
+                                     options: ForwardOptions(threads: 1))
+            } else {
+                scores = network.run(Tensor(shape: [m * m, M2, g2.outHeight, g2.outWidth], data: w.1), layers: tail,
+                                     options: ForwardOptions(threads: 1))
+            }
+            for r in 0..<m {
+                for row in 0..<m {
+                    local[row * m + r] += clean[i] - FaultyEvaluation.labelProbability(rowOf: scores, r * m + row, label: labels[i])
+                }
+            }
+        }
+    }
+
+    /// A row's pooled changes, one per cell (raw storage: written per cell in the hot loop).
+    final class ChangeMap {
+        let values: UnsafeMutableBufferPointer<Float>
+        init(_ count: Int) { values = .allocate(capacity: count); values.initialize(repeating: 0) }
+        deinit { values.deallocate() }
+        var baseAddress: UnsafeMutablePointer<Float>? { values.baseAddress }
+        subscript(i: Int) -> Float { values[i] }
+    }
+
+    /// cost[row][position]: the mean over seeds and images of what `image` adds to
+    /// `local[row * rows + position]`, images in chunks across threads, each worker
+    /// with its own buffers from `worker`. Summed per chunk in a fixed order, so the
+    /// result does not depend on the thread count.
+    static func averageLoss<Worker>(rows m: Int, images n: Int, seeds: [UInt64], threads: Int, worker: () -> Worker,
+                                    image: (inout Worker, Int, UInt64, inout [Double]) -> Void) -> [[Double]] {
         let chunk = 8, chunks = (n + chunk - 1) / chunk
         var total = [Double](repeating: 0, count: m * m)
         for seed in seeds {
@@ -48,83 +228,8 @@ extension PositionCostMatrix {
             parts.withUnsafeMutableBufferPointer { out in
                 Parallelism.forEach(chunks, threads: threads) { c in
                     var local = [Double](repeating: 0, count: m * m)
-                    var column = [Float](repeating: 0, count: K * P)                                // im2col [P][K]
-                    var products = [Float](repeating: 0, count: m)
-                    var delta = [Float](repeating: 0, count: m * P)
-                    var touched = [Bool](repeating: false, count: P)
-                    var batch = [Float](repeating: 0, count: m * m * MD)
-                    for i in (c * chunk)..<min(n, (c + 1) * chunk) {
-                        x.data.withUnsafeBufferPointer { xp in
-                            var one = [Float](repeating: 0, count: K)
-                            let image = xp.baseAddress! + i * g.channels * g.height * g.width
-                            for p in 0..<P {
-                                IncrementalConvEvaluator.patch(g, image: image, column: p, into: &one)
-                                for k in 0..<K { column[p * K + k] = one[k] }
-                            }
-                        }
-                        for r in 0..<m {
-                            for j in 0..<(m * P) { delta[j] = 0 }
-                            for p in 0..<P { touched[p] = false }
-                            for e in samplers[r].events(seed: seed, layer: key, image: imageIndices[i], map: map) where e.position == r {
-                                // P for every row at once, k ascending from 0. Multiply then add, not FMA:
-                                // `addingProduct` is a libm call per element without -mfma, and this
-                                // matrix is a guide (one rounding more per step moves costs by ~1e-7).
-                                for row in 0..<m { products[row] = 0 }
-                                products.withUnsafeMutableBufferPointer { acc in
-                                    wT.withUnsafeBufferPointer { wp in
-                                        for k in map.kRange(kTile: e.kTile) {
-                                            let b = column[e.column * K + k], w = wp.baseAddress! + k * m
-                                            for row in 0..<m { acc[row] += w[row] * b }
-                                        }
-                                    }
-                                }
-                                for row in 0..<m {
-                                    let p = products[row]
-                                    delta[row * P + e.column] += kind.corrupt(p, draw: e.draw, exponentBits: bits) - p
-                                }
-                                touched[e.column] = true
-                            }
-                            // Each row at r: its changed pooled features, D's pre-activations updated sparsely.
-                            for row in 0..<m {
-                                let zRow = (r * m + row) * MD
-                                for o in 0..<MD { batch[zRow + o] = z[i * MD + o] }
-                                let plane = (i * m + row) * P
-                                for cell in 0..<cells {
-                                    let py = cell / pw, px = cell % pw
-                                    var hit = false
-                                    for dy in 0..<pool.kernelH {
-                                        for dx in 0..<pool.kernelW where touched[(py * pool.kernelH + dy) * ow + px * pool.kernelW + dx] { hit = true }
-                                    }
-                                    if !hit { continue }
-                                    var best = -Float.infinity
-                                    for dy in 0..<pool.kernelH {
-                                        for dx in 0..<pool.kernelW {
-                                            let q = (py * pool.kernelH + dy) * ow + px * pool.kernelW + dx
-                                            let v = pre[plane + q] + delta[row * P + q]
-                                            let a = v > 0 ? v : 0
-                                            best = (a.isNaN || best.isNaN) ? a + best : max(a, best)
-                                        }
-                                    }
-                                    let f = row * cells + cell
-                                    let d = best - pooled[i * F + f]
-                                    if d == 0 { continue }
-                                    batch.withUnsafeMutableBufferPointer { bp in
-                                        wdT.withUnsafeBufferPointer { wp in
-                                            let zb = bp.baseAddress! + zRow, col = wp.baseAddress! + f * MD
-                                            for o in 0..<MD { zb[o] += col[o] * d }
-                                        }
-                                    }
-                                }
-                            }
-                        }
-                        let scores = suffix.tailScores(batch, network: network)
-                        for r in 0..<m {
-                            for row in 0..<m {
-                                let faulty = FaultyEvaluation.labelProbability(rowOf: scores, r * m + row, label: labels[i])
-                                local[row * m + r] += clean[i] - faulty
-                            }
-                        }
-                    }
+                    var w = worker()
+                    for i in (c * chunk)..<min(n, (c + 1) * chunk) { image(&w, i, seed, &local) }
                     out[c] = local
                 }
             }

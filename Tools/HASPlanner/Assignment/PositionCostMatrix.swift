@@ -17,7 +17,8 @@ import HASRuntime
 ///
 /// Cost: M² evaluations of the network with one position's faults, each
 /// about a clean pass (1/M of the faults); far less for a conv layer that
-/// feeds a dense layer through ReLU and pooling (`measureConvBeforeDense`).
+/// feeds a dense layer or another conv through ReLU and pooling
+/// (`measureConvBeforeDense`, `measureConvBeforeConv`).
 /// Only for layers with at most T rows, where a position is exactly one
 /// thread of every block.
 public enum PositionCostMatrix {
@@ -26,17 +27,19 @@ public enum PositionCostMatrix {
         layer.shape.m <= profile.geometry.threads
     }
 
-    /// - Parameter fullPasses: run the network for every entry even where `measureConvBeforeDense` applies (tests).
+    /// - Parameter fullPasses: run the network for every entry even where a sparse path applies (tests).
     public static func measure(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
                                labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int = Parallelism.threads,
                                fullPasses: Bool = false,
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> [[Double]] {
         precondition(applies(to: layer, on: profile), "\(layer.name) has more rows than a block has threads")
-        if fullPasses == false, let fast = measureConvBeforeDense(network: network, profile: profile, layer: layer, images: images,
-                                                                  labels: labels, imageIndices: imageIndices, seeds: seeds,
-                                                                  threads: threads) {
-            progress(layer.shape.m, layer.shape.m)
-            return fast
+        if fullPasses == false {
+            for sparse in [measureConvBeforeDense, measureConvBeforeConv] {
+                if let fast = try sparse(network, profile, layer, images, labels, imageIndices, seeds, threads) {
+                    progress(layer.shape.m, layer.shape.m)
+                    return fast
+                }
+            }
         }
         let m = layer.shape.m
         let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels, imageIndices: imageIndices,
