@@ -104,18 +104,19 @@ extension PositionCostMatrix {
         let pooled = c2Input.data
         let tail = (c2Index + 1)..<layers.count
         var reluPool: MaxPool2D?
-        if c2Index + 2 < layers.count, case .relu = layers[c2Index + 1], case .maxPool(let p2) = layers[c2Index + 2] { reluPool = p2 }
+        if c2Index + 2 < layers.count, case .relu = layers[c2Index + 1], case .maxPool(let p2) = layers[c2Index + 2],
+           p2.geometry.padTop == 0, p2.geometry.padLeft == 0, p2.geometry.padBottom == 0, p2.geometry.padRight == 0 {
+            reluPool = p2
+        }
         let zeroBias = [Float](repeating: 0, count: M2)
         let cleanScores = network.run(Tensor(shape: [n, M2, g2.outHeight, g2.outWidth], data: y2), layers: tail, options: options)
         let clean = (0..<n).map { FaultyEvaluation.labelProbability(rowOf: cleanScores, $0, label: labels[$0]) }
 
         let deltas = try PositionFaultDeltas(conv: conv, layer: layer, profile: profile)
         let imageSize = g.channels * g.height * g.width, plane2 = M2 * P2
-        let taps = g2.kernelH * g2.kernelW, perOutput = g2.patchSize
-        let ph = pool.outHeight, pw = pool.outWidth, oh2 = g2.outHeight, ow2 = g2.outWidth
         return averageLoss(rows: m, images: n, seeds: seeds, threads: threads,
                            worker: { (deltas.scratch(), [Float](repeating: 0, count: m * m * plane2), ChangeMap(cells),
-                                      [Float](repeating: 0, count: taps * P2)) }) { w, i, seed, local in
+                                      [Float](repeating: 0, count: g2.kernelH * g2.kernelW * P2)) }) { w, i, seed, local in
             let s = w.0
             x.data.withUnsafeBufferPointer { deltas.load(image: $0.baseAddress! + i * imageSize, into: s) }
             w.1.withUnsafeMutableBufferPointer { bp in
@@ -135,49 +136,8 @@ extension PositionCostMatrix {
                         }
                     }
                     guard any else { continue }
-                    // C2 on that one channel: its patches [taps][P2] (per tap and output row a shifted
-                    // run of one map row, zeros outside), then per output channel the taps summed in
-                    // 16-wide registers over P2, one load and store of C2's output per 16 taps.
-                    w.3.withUnsafeMutableBufferPointer { ap in
-                        for ky in 0..<g2.kernelH {
-                            for kx in 0..<g2.kernelW {
-                                let shift = kx - g2.padLeft, lo = max(0, -shift), hi = min(ow2, pw - shift)
-                                for oy in 0..<oh2 {
-                                    let dst = ap.baseAddress! + (ky * g2.kernelW + kx) * P2 + oy * ow2
-                                    let iy = oy - g2.padTop + ky
-                                    guard iy >= 0, iy < ph, lo < hi else { dst.update(repeating: 0, count: ow2); continue }
-                                    for ox in 0..<lo { dst[ox] = 0 }
-                                    for ox in lo..<hi { dst[ox] = w.2[iy * pw + ox + shift] }
-                                    for ox in hi..<ow2 { dst[ox] = 0 }
-                                }
-                            }
-                        }
-                    }
-                    let base = (r * m + row) * plane2
-                    w.1.withUnsafeMutableBufferPointer { bp in
-                        w.3.withUnsafeBufferPointer { ap in
-                            conv2.weight.withUnsafeBufferPointer { wp in
-                                for o in 0..<M2 {
-                                    let out = bp.baseAddress! + base + o * P2, weights = wp.baseAddress! + o * perOutput + row * taps
-                                    let a = ap.baseAddress!
-                                    var q = 0
-                                    while q + 16 <= P2 {
-                                        var acc = UnsafeRawPointer(out + q).loadUnaligned(as: SIMD16<Float>.self)
-                                        for t in 0..<taps {
-                                            acc += weights[t] * UnsafeRawPointer(a + t * P2 + q).loadUnaligned(as: SIMD16<Float>.self)
-                                        }
-                                        UnsafeMutableRawPointer(out + q).storeBytes(of: acc, as: SIMD16<Float>.self)
-                                        q += 16
-                                    }
-                                    for rest in q..<P2 {
-                                        var v = out[rest]
-                                        for t in 0..<taps { v += weights[t] * a[t * P2 + rest] }
-                                        out[rest] = v
-                                    }
-                                }
-                            }
-                        }
-                    }
+                    addOneChannelConvolution(of: w.2.values, channel: row, conv: conv2, patches: &w.3,
+                                             into: &w.1, at: (r * m + row) * plane2)
                 }
             }
             let scores: Tensor
@@ -201,6 +161,56 @@ extension PositionCostMatrix {
             for r in 0..<m {
                 for row in 0..<m {
                     local[row * m + r] += clean[i] - FaultyEvaluation.labelProbability(rowOf: scores, r * m + row, label: labels[i])
+                }
+            }
+        }
+    }
+
+    /// Adds `conv` (stride 1, bias excluded) applied to `map` as its input channel `channel`, all
+    /// other channels zero, to `out[offset...]` ([O][P] of `conv`). The map's patches [taps][P] go
+    /// to `patches` (per tap and output row a shifted run of one map row, zeros outside); then,
+    /// per output channel, the taps are summed in 16-wide registers over P: one load and store
+    /// of the output per 16 taps.
+    static func addOneChannelConvolution(of map: UnsafeMutableBufferPointer<Float>, channel: Int, conv: Conv2D,
+                                         patches: inout [Float], into out: inout [Float], at offset: Int) {
+        let g = conv.geometry, P = g.positions, oh = g.outHeight, ow = g.outWidth, h = g.height, w = g.width
+        let taps = g.kernelH * g.kernelW
+        patches.withUnsafeMutableBufferPointer { ap in
+            for ky in 0..<g.kernelH {
+                for kx in 0..<g.kernelW {
+                    let shift = kx - g.padLeft, lo = max(0, -shift), hi = min(ow, w - shift)
+                    for oy in 0..<oh {
+                        let dst = ap.baseAddress! + (ky * g.kernelW + kx) * P + oy * ow
+                        let iy = oy - g.padTop + ky
+                        guard iy >= 0, iy < h, lo < hi else { dst.update(repeating: 0, count: ow); continue }
+                        for ox in 0..<lo { dst[ox] = 0 }
+                        for ox in lo..<hi { dst[ox] = map[iy * w + ox + shift] }
+                        for ox in hi..<ow { dst[ox] = 0 }
+                    }
+                }
+            }
+        }
+        out.withUnsafeMutableBufferPointer { bp in
+            patches.withUnsafeBufferPointer { ap in
+                conv.weight.withUnsafeBufferPointer { wp in
+                    let a = ap.baseAddress!
+                    for o in 0..<conv.outChannels {
+                        let y = bp.baseAddress! + offset + o * P, weights = wp.baseAddress! + o * g.patchSize + channel * taps
+                        var q = 0
+                        while q + 16 <= P {
+                            var acc = UnsafeRawPointer(y + q).loadUnaligned(as: SIMD16<Float>.self)
+                            for t in 0..<taps {
+                                acc += weights[t] * UnsafeRawPointer(a + t * P + q).loadUnaligned(as: SIMD16<Float>.self)
+                            }
+                            UnsafeMutableRawPointer(y + q).storeBytes(of: acc, as: SIMD16<Float>.self)
+                            q += 16
+                        }
+                        for rest in q..<P {
+                            var v = y[rest]
+                            for t in 0..<taps { v += weights[t] * a[t * P + rest] }
+                            y[rest] = v
+                        }
+                    }
                 }
             }
         }
