@@ -37,32 +37,14 @@ extension FaultInjector {
         let outputs = UnsafeMutablePointer<UInt64>.allocate(capacity: ahead)
         let walkBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * ahead)
         // Geometric path: faults gathered for has_partial_products.
-        let chunk = 64
-        let batchImage = UnsafeMutablePointer<Int>.allocate(capacity: chunk)
-        let targets = UnsafeMutablePointer<Int>.allocate(capacity: chunk)
-        let faultDraws = UnsafeMutablePointer<UInt64>.allocate(capacity: chunk)
-        let aRows = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: chunk)
-        let bColumns = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: chunk)
-        let lengths = UnsafeMutablePointer<Int64>.allocate(capacity: chunk)
-        let chunkProducts = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
-        defer {
-            products.deallocate(); failed.deallocate(); draws.deallocate(); outputs.deallocate(); walkBytes.deallocate()
-            batchImage.deallocate(); targets.deallocate(); faultDraws.deallocate(); aRows.deallocate()
-            bColumns.deallocate(); lengths.deallocate(); chunkProducts.deallocate()
-        }
+        let batch = PartialProductBatch<(image: Int, target: Int, draw: UInt64)>(bRowStride: bRow)
+        defer { products.deallocate(); failed.deallocate(); draws.deallocate(); outputs.deallocate(); walkBytes.deallocate() }
         let scratch = has_slot_scratch(products: products, failed: failed, draws: draws, outputs: outputs,
                                        failures: walkBytes, two_pairs: walkBytes + ahead)
-        var pending = 0
-        // Applies the gathered geometric faults, in order (before any later correction).
-        @inline(__always) func flush() {
-            if pending == 0 { return }
-            has_partial_products(Int64(pending), aRows, bColumns, lengths, Int64(bRow), chunkProducts)
-            for j in 0..<pending {
-                let p = chunkProducts[j]
-                let corrupted = kind.corrupt(p, draw: faultDraws[j], exponentBits: exponentBits)
-                event.output(batchImage[j])[targets[j]] += corrupted - p
-            }
-            pending = 0
+        // Applies a gathered geometric fault (in order, before any later correction).
+        let apply = { (f: (image: Int, target: Int, draw: UInt64), p: Float) in
+            let corrupted = kind.corrupt(p, draw: f.draw, exponentBits: exponentBits)
+            event.output(f.image)[f.target] += corrupted - p
         }
         // Block-major (the sampler goes thread-major): an element (row, column) is only ever
         // corrected by the PEs of one thread, still in block order, while one block's tiles
@@ -80,7 +62,7 @@ extension FaultInjector {
                     switch mode {
                     case .never: break
                     case .always, .bernoulli:
-                        flush()
+                        batch.flush(apply)
                         var stream = has_slot_stream(state: rng.state, word: 0, bits_left: 0)
                         let threshold = mode.slotThreshold
                         var l = s / kTiles, m = s - l * kTiles
@@ -103,20 +85,14 @@ extension FaultInjector {
                             if w.position >= map.rows { return }
                             let row = perm.map { Int($0[w.position]) } ?? w.position
                             let range = map.kRange(kTile: w.kTile)
-                            batchImage[pending] = i
-                            targets[pending] = row * cRow + w.column
-                            faultDraws[pending] = draw
-                            aRows[pending] = a + row * k + range.lowerBound
-                            bColumns[pending] = input + w.column + range.lowerBound * bRow
-                            lengths[pending] = Int64(range.count)
-                            pending += 1
-                            if pending == chunk { flush() }
+                            batch.add((i, row * cRow + w.column, draw), a: a + row * k + range.lowerBound,
+                                      b: input + w.column + range.lowerBound * bRow, length: range.count, apply: apply)
                         }
                     }
                 }
             }
         }
-        flush()
+        batch.flush(apply)
     }
 }
 

@@ -159,44 +159,21 @@ public final class FaultInjector: @unchecked Sendable {
         let perm = event.permutation
         let kind = profile.kind, bits = profile.exponentBits
         let observer = self.observer
-        let chunk = 64
-        let batchImage = UnsafeMutablePointer<Int>.allocate(capacity: chunk)
-        let rows = UnsafeMutablePointer<Int>.allocate(capacity: chunk)
-        let events = UnsafeMutablePointer<FaultEvent>.allocate(capacity: chunk)
-        let aRows = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: chunk)
-        let bColumns = UnsafeMutablePointer<UnsafePointer<Float>?>.allocate(capacity: chunk)
-        let lengths = UnsafeMutablePointer<Int64>.allocate(capacity: chunk)
-        let products = UnsafeMutablePointer<Float>.allocate(capacity: chunk)
-        defer {
-            batchImage.deallocate(); rows.deallocate(); events.deallocate(); aRows.deallocate()
-            bColumns.deallocate(); lengths.deallocate(); products.deallocate()
-        }
-        var count = 0
-        @inline(__always) func flush() {
-            has_partial_products(Int64(count), aRows, bColumns, lengths, Int64(bRow), products)
-            for j in 0..<count {
-                let p = products[j], e = events[j], row = rows[j], i = batchImage[j]
-                let corrupted = kind.corrupt(p, draw: e.draw, exponentBits: bits)
-                event.output(i)[row * cRow + e.column * cCol] += corrupted - p
-                observer?(Correction(layer: event.layerName, image: self.datasetIndex(event, i), row: row, column: e.column,
-                                     event: e, clean: p.bitPattern, corrupted: corrupted.bitPattern))
-            }
-            count = 0
+        let batch = PartialProductBatch<(image: Int, row: Int, event: FaultEvent)>(bRowStride: bRow)
+        let apply = { (f: (image: Int, row: Int, event: FaultEvent), p: Float) in
+            let corrupted = kind.corrupt(p, draw: f.event.draw, exponentBits: bits)
+            event.output(f.image)[f.row * cRow + f.event.column * cCol] += corrupted - p
+            observer?(Correction(layer: event.layerName, image: self.datasetIndex(event, f.image), row: f.row,
+                                 column: f.event.column, event: f.event, clean: p.bitPattern, corrupted: corrupted.bitPattern))
         }
         sampler.forEachFault(seed: seed, layer: layer.key, images: images, imageIndex: { self.datasetIndex(event, $0) },
                              map: map) { i, e in
             let row = perm.map { Int($0[e.position]) } ?? e.position
             let range = map.kRange(kTile: e.kTile)
-            (events + count).initialize(to: e)
-            batchImage[count] = i
-            rows[count] = row
-            aRows[count] = UnsafePointer(a + row * k + range.lowerBound)
-            bColumns[count] = UnsafePointer(event.input(i) + e.column * bCol + range.lowerBound * bRow)
-            lengths[count] = Int64(range.count)
-            count += 1
-            if count == chunk { flush() }
+            batch.add((i, row, e), a: a + row * k + range.lowerBound,
+                      b: event.input(i) + e.column * bCol + range.lowerBound * bRow, length: range.count, apply: apply)
         }
-        flush()
+        batch.flush(apply)
     }
 
     /// The per-tile strategy for `images` of a dense layer's batch: P of every
