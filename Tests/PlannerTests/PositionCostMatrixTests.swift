@@ -98,6 +98,32 @@ final class PositionCostMatrixTests: XCTestCase {
                                                                   labels: labels, imageIndices: Array(0..<120), seeds: [1], threads: 1))
     }
 
+    func testMatrixWithAnUpstreamLayerFaultyEqualsFullPasses() throws {
+        // fashion-cnn's c1 measured with c0 faulty under c0's plan, in the same draws.
+        let net = try SweepEvaluatorTests.twoConvNet()
+        let images = PlannerTestSupport.images(120, for: net), labels = PlannerTestSupport.labels(net, images)
+        let profile = try PlannerTestSupport.device(kind: .bitflip, frMax: 0.2, seed: 5)
+        let c1 = try net.deviceLayers(named: ["c1"])[0]
+        let upstream: [String: [Int32]] = ["c0": [3, 0, 5, 1, 4, 2]]
+        func measure(upstream: [String: [Int32]], full: Bool, threads: Int = 2) throws -> [[Double]] {
+            try PositionCostMatrix.measure(network: net, profile: profile, layer: c1, images: images, labels: labels,
+                                           imageIndices: Array(0..<120), seeds: [1, 2], threads: threads, upstream: upstream,
+                                           fullPasses: full)
+        }
+        let passes = try measure(upstream: upstream, full: true)
+        let sparse = try measure(upstream: upstream, full: false)
+        XCTAssertEqual(sparse, try measure(upstream: upstream, full: false, threads: 1))
+        XCTAssertGreaterThan(passes.joined().max()!, 0.001, "the device must cost something for this test to mean anything")
+        let rows = c1.shape.m
+        for row in 0..<rows {
+            for position in 0..<rows { XCTAssertEqual(sparse[row][position], passes[row][position], accuracy: 1e-5) }
+        }
+        // Upstream errors change what c1's errors cost: the measurement must see them.
+        let alone = try measure(upstream: [:], full: false)
+        let change = zip(alone.joined(), sparse.joined()).map { abs($0 - $1) }.max()!
+        XCTAssertGreaterThan(change, 1e-3)
+    }
+
     func testTwoLayerAssignmentAndHybridBeatTheUnshuffledSchedule() throws {
         let (images, labels) = data(200)
         let profile = try PlannerTestSupport.device(kind: .bitflip, frMax: 0.3, seed: 11)

@@ -153,11 +153,25 @@ public final class FaultyEvaluator: @unchecked Sendable {
 
     /// The scores (logits) [N, classes] of one fault draw with `seed`, for
     /// smooth measures of damage (see `FaultyEvaluation.labelProbability`).
-    public func scores(permutations: [String: [Int32]] = [:], seed: UInt64, profile: FaultProfile? = nil) -> Tensor {
-        let injector = try! FaultInjector(network: network, profile: profile ?? self.profile,
-                                          faultyLayers: faultyLayers.map(\.name), seed: seed,
-                                          imageIndices: imageIndices, threads: 1)
-        return runScores { _ in injector.options(ForwardOptions(permutations: permutations, threads: 1)) }
+    /// - Parameter layerProfiles: another device for some of the faulty layers (the same draws
+    ///   where their rates agree), e.g. one position's PEs only for the layer being measured.
+    public func scores(permutations: [String: [Int32]] = [:], seed: UInt64, profile: FaultProfile? = nil,
+                       layerProfiles: [String: FaultProfile] = [:]) -> Tensor {
+        let names = faultyLayers.map(\.name)
+        let common = names.filter { layerProfiles[$0] == nil }
+        let injectors = (common.isEmpty ? [] : [try! FaultInjector(network: network, profile: profile ?? self.profile,
+                                                                    faultyLayers: common, seed: seed,
+                                                                    imageIndices: imageIndices, threads: 1)])
+            + names.compactMap { name in
+                layerProfiles[name].map { try! FaultInjector(network: network, profile: $0, faultyLayers: [name], seed: seed,
+                                                             imageIndices: imageIndices, threads: 1) }
+            }
+        return runScores { _ in
+            var options = ForwardOptions(permutations: permutations, threads: 1)
+            options.afterGEMM = { event in for injector in injectors { injector.inject(event) } }
+            options.hookedLayers = Set(names)
+            return options
+        }
     }
 
     /// Clean scores [N, classes].

@@ -13,7 +13,8 @@ extension PositionCostMatrix {
     /// up to float rounding (products are not fused, the bias is added before
     /// the corrections; tested to 1e-5). Returns nil when the layer is not followed by that shape.
     static func measureConvBeforeDense(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
-                                       labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int) throws -> [[Double]]? {
+                                       labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int,
+                                       upstream: [String: [Int32]] = [:]) throws -> [[Double]]? {
         guard case .conv2d(let conv) = network.layers[layer.index],
               let suffix = IncrementalConvEvaluator.Suffix(network: network, convIndex: layer.index) else { return nil }
         let g = conv.geometry, pool = suffix.pool, dense = suffix.dense
@@ -22,30 +23,45 @@ extension PositionCostMatrix {
         let cells = pool.outHeight * pool.outWidth
         let F = dense.inFeatures, MD = dense.outFeatures, n = labels.count
         guard F == m * cells else { return nil }
-
-        // Clean state: the layer's input, its pre-activations (bias included), D's input and pre-activations.
-        let x = network.run(images, layers: 0..<layer.index, options: ForwardOptions(threads: threads))
-        let pre = conv.forward(x, options: ForwardOptions(threads: threads)).data                  // [N, M, P]
-        let pooled = network.run(x, layers: layer.index..<suffix.denseIndex, options: ForwardOptions(threads: threads)).data
-        let z = dense.forward(Tensor(shape: [n, F], data: pooled), options: ForwardOptions(threads: threads)).data
         let wdT = suffix.transposedDenseWeights()
-        let cleanScores = suffix.tailScores(z, network: network)
-        let clean = (0..<n).map { FaultyEvaluation.labelProbability(rowOf: cleanScores, $0, label: labels[$0]) }
+
+        /// The state the costs are measured from: the layer's input, its pre-activations (bias
+        /// included), D's input and pre-activations, the label probabilities. Clean, or per
+        /// draw with the `upstream` layers faulty in that draw.
+        struct Base { var x: Tensor; var pre: [Float]; var pooled: [Float]; var z: [Float]; var reference: [Double] }
+        func base(_ seed: UInt64?) throws -> Base {
+            let options = ForwardOptions(threads: threads)
+            var x: Tensor
+            if let seed {
+                let injector = try FaultInjector(network: network, profile: profile, faultyLayers: Array(upstream.keys).sorted(),
+                                                 seed: seed, imageIndices: imageIndices, threads: threads)
+                x = network.run(images, layers: 0..<layer.index, options: injector.options(ForwardOptions(permutations: upstream, threads: threads)))
+            } else {
+                x = network.run(images, layers: 0..<layer.index, options: options)
+            }
+            let pre = conv.forward(x, options: options).data                                           // [N, M, P]
+            let pooled = network.run(x, layers: layer.index..<suffix.denseIndex, options: options).data
+            let z = dense.forward(Tensor(shape: [n, F], data: pooled), options: options).data
+            let scores = suffix.tailScores(z, network: network)
+            let reference = (0..<n).map { FaultyEvaluation.labelProbability(rowOf: scores, $0, label: labels[$0]) }
+            return Base(x: x, pre: pre, pooled: pooled, z: z, reference: reference)
+        }
+        let clean = upstream.isEmpty ? try base(nil) : nil
 
         let deltas = try PositionFaultDeltas(conv: conv, layer: layer, profile: profile)
         let imageSize = g.channels * g.height * g.width
-        return averageLoss(rows: m, images: n, seeds: seeds, threads: threads,
-                           worker: { (deltas.scratch(), [Float](repeating: 0, count: m * m * MD), ChangeMap(cells)) }) { w, i, seed, local in
+        return try averageLoss(rows: m, images: n, seeds: seeds, threads: threads, base: { seed in try clean ?? base(seed) },
+                               worker: { (deltas.scratch(), [Float](repeating: 0, count: m * m * MD), ChangeMap(cells)) }) { b, w, i, seed, local in
             let s = w.0
-            x.data.withUnsafeBufferPointer { deltas.load(image: $0.baseAddress! + i * imageSize, into: s) }
+            b.x.data.withUnsafeBufferPointer { deltas.load(image: $0.baseAddress! + i * imageSize, into: s) }
             for r in 0..<m {
                 deltas.compute(position: r, seed: seed, imageIndex: imageIndices[i], into: s)
                 // Each row at r: its changed pooled features, D's pre-activations updated sparsely.
                 for row in 0..<m {
                     let zRow = (r * m + row) * MD
-                    for o in 0..<MD { w.1[zRow + o] = z[i * MD + o] }
-                    let any = pre.withUnsafeBufferPointer { pp in
-                        pooled.withUnsafeBufferPointer { cp in
+                    for o in 0..<MD { w.1[zRow + o] = b.z[i * MD + o] }
+                    let any = b.pre.withUnsafeBufferPointer { pp in
+                        b.pooled.withUnsafeBufferPointer { cp in
                             deltas.pooledChanges(row: row, pool: pool, pre: pp.baseAddress!, plane: (i * m + row) * P,
                                                  clean: cp.baseAddress!, cleanPlane: i * F + row * cells, s,
                                                  into: w.2.baseAddress!)
@@ -65,7 +81,7 @@ extension PositionCostMatrix {
             let scores = suffix.tailScores(w.1, network: network)
             for r in 0..<m {
                 for row in 0..<m {
-                    local[row * m + r] += clean[i] - FaultyEvaluation.labelProbability(rowOf: scores, r * m + row, label: labels[i])
+                    local[row * m + r] += b.reference[i] - FaultyEvaluation.labelProbability(rowOf: scores, r * m + row, label: labels[i])
                 }
             }
         }
@@ -114,9 +130,9 @@ extension PositionCostMatrix {
 
         let deltas = try PositionFaultDeltas(conv: conv, layer: layer, profile: profile)
         let imageSize = g.channels * g.height * g.width, plane2 = M2 * P2
-        return averageLoss(rows: m, images: n, seeds: seeds, threads: threads,
+        return averageLoss(rows: m, images: n, seeds: seeds, threads: threads, base: { _ in () },
                            worker: { (deltas.scratch(), [Float](repeating: 0, count: m * m * plane2), ChangeMap(cells),
-                                      [Float](repeating: 0, count: g2.kernelH * g2.kernelW * P2)) }) { w, i, seed, local in
+                                      [Float](repeating: 0, count: g2.kernelH * g2.kernelW * P2)) }) { _, w, i, seed, local in
             let s = w.0
             x.data.withUnsafeBufferPointer { deltas.load(image: $0.baseAddress! + i * imageSize, into: s) }
             w.1.withUnsafeMutableBufferPointer { bp in
@@ -227,19 +243,21 @@ extension PositionCostMatrix {
 
     /// cost[row][position]: the mean over seeds and images of what `image` adds to
     /// `local[row * rows + position]`, images in chunks across threads, each worker
-    /// with its own buffers from `worker`. Summed per chunk in a fixed order, so the
-    /// result does not depend on the thread count.
-    static func averageLoss<Worker>(rows m: Int, images n: Int, seeds: [UInt64], threads: Int, worker: () -> Worker,
-                                    image: (inout Worker, Int, UInt64, inout [Double]) -> Void) -> [[Double]] {
+    /// with its own buffers from `worker`, every draw measured from its `base`. Summed
+    /// per chunk in a fixed order, so the result does not depend on the thread count.
+    static func averageLoss<Base, Worker>(rows m: Int, images n: Int, seeds: [UInt64], threads: Int,
+                                          base: (UInt64) throws -> Base, worker: () -> Worker,
+                                          image: (Base, inout Worker, Int, UInt64, inout [Double]) -> Void) rethrows -> [[Double]] {
         let chunk = 8, chunks = (n + chunk - 1) / chunk
         var total = [Double](repeating: 0, count: m * m)
         for seed in seeds {
+            let b = try base(seed)
             var parts = [[Double]](repeating: [], count: chunks)
             parts.withUnsafeMutableBufferPointer { out in
                 Parallelism.forEach(chunks, threads: threads) { c in
                     var local = [Double](repeating: 0, count: m * m)
                     var w = worker()
-                    for i in (c * chunk)..<min(n, (c + 1) * chunk) { image(&w, i, seed, &local) }
+                    for i in (c * chunk)..<min(n, (c + 1) * chunk) { image(b, &w, i, seed, &local) }
                     out[c] = local
                 }
             }

@@ -30,21 +30,29 @@ public enum PositionCostMatrix {
     /// - Parameter fullPasses: run the network for every entry even where a sparse path applies (tests).
     public static func measure(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
                                labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int = Parallelism.threads,
-                               fullPasses: Bool = false,
+                               upstream: [String: [Int32]] = [:], fullPasses: Bool = false,
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> [[Double]] {
         precondition(applies(to: layer, on: profile), "\(layer.name) has more rows than a block has threads")
         if fullPasses == false {
-            for sparse in [measureConvBeforeDense, measureConvBeforeConv] {
-                if let fast = try sparse(network, profile, layer, images, labels, imageIndices, seeds, threads) {
-                    progress(layer.shape.m, layer.shape.m)
-                    return fast
-                }
+            if let fast = try measureConvBeforeDense(network: network, profile: profile, layer: layer, images: images, labels: labels,
+                                                     imageIndices: imageIndices, seeds: seeds, threads: threads, upstream: upstream)
+                ?? (upstream.isEmpty ? try measureConvBeforeConv(network: network, profile: profile, layer: layer, images: images,
+                                                                  labels: labels, imageIndices: imageIndices, seeds: seeds,
+                                                                  threads: threads) : nil) {
+                progress(layer.shape.m, layer.shape.m)
+                return fast
             }
         }
         let m = layer.shape.m
         let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels, imageIndices: imageIndices,
-                                            profile: profile, faultyLayers: [layer.name], threads: threads)
-        let clean = FaultyEvaluation.labelProbability(evaluator.cleanScores, labels)
+                                            profile: profile, faultyLayers: upstream.keys.sorted() + [layer.name], threads: threads)
+        // The reference each draw's costs are measured from: the layer clean, the upstream layers faulty.
+        let clean = try profile.keepingThreads([])
+        let reference = seeds.map { seed in
+            FaultyEvaluation.labelProbability(upstream.isEmpty ? evaluator.cleanScores
+                                              : evaluator.scores(permutations: upstream, seed: seed,
+                                                                 layerProfiles: [layer.name: clean]), labels)
+        }
         var cost = [[Double]](repeating: [Double](repeating: 0, count: m), count: m)
         for position in 0..<m {
             // Position r < T runs on thread r of every block; keep that thread's rates (hence its draws) only.
@@ -53,9 +61,10 @@ public enum PositionCostMatrix {
                 var permutation = Permutations.identity(m)
                 permutation.swapAt(position, row)
                 var lost = 0.0
-                for seed in seeds {
-                    let scores = evaluator.scores(permutations: [layer.name: permutation], seed: seed, profile: device)
-                    lost += clean - FaultyEvaluation.labelProbability(scores, labels)
+                for (seed, base) in zip(seeds, reference) {
+                    let scores = evaluator.scores(permutations: upstream.merging([layer.name: permutation]) { $1 }, seed: seed,
+                                                  layerProfiles: [layer.name: device])
+                    lost += base - FaultyEvaluation.labelProbability(scores, labels)
                 }
                 cost[row][position] = lost / Double(max(1, seeds.count))
             }

@@ -93,8 +93,12 @@ public final class PlanSearch {
                                           tileK: map.tileK)
     }
 
-    /// The sensitivity-guided plan, each layer matched on its own (the others
-    /// unshuffled) by a cost[row][position] matrix and the Hungarian algorithm.
+    /// The sensitivity-guided plan, layer by layer in network order, each
+    /// matched by a cost[row][position] matrix and the Hungarian algorithm.
+    /// A `PositionCostMatrix` is measured with the layers already matched
+    /// faulty under their assignment (in the same draws) and the later ones
+    /// clean: with several faulty layers at high rates (fashion c0+c1,
+    /// bitflip 0.5) what a row's errors cost depends on the errors upstream.
     ///
     /// The matrix is per draw where possible: read off the incremental
     /// evaluator's precomputed effects (one conv before pool and dense), or
@@ -108,6 +112,7 @@ public final class PlanSearch {
         var result = Assignment(chromosome: [], levels: [], costs: [], exposure: [], matrices: [], fitness: 0,
                                 evaluationEquivalents: 0)
         let start = Date()
+        var upstreamPlan: [String: [Int32]] = [:]
         for layer in layers {
             let e = exposure(layer)
             let top = e.max() ?? 0
@@ -125,7 +130,7 @@ public final class PlanSearch {
                 matrix = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: subset,
                                                         labels: Array(labels.prefix(count)),
                                                         imageIndices: Array(imageIndices.prefix(count)), seeds: faultSeeds,
-                                                        threads: threads) { progress(layer.name, $0, $1) }
+                                                        threads: threads, upstream: upstreamPlan) { progress(layer.name, $0, $1) }
             } else {
                 levels = [top / 2, top]
                 costs = try RowSensitivity.measure(network: network, profile: profile, layer: layer, images: images,
@@ -134,6 +139,8 @@ public final class PlanSearch {
                 matrix = AssignmentStrategy.matrix(costs: costs, levels: levels, exposure: e)
             }
             result.chromosome.append(matrix.map { AssignmentStrategy.permutation(matrix: $0) } ?? Permutations.identity(layer.shape.m))
+            // Later layers' matrices are measured with this one faulty under its assignment.
+            upstreamPlan[layer.name] = result.chromosome.last!
             result.levels.append(levels); result.costs.append(costs); result.exposure.append(e); result.matrices.append(matrix)
         }
         let measuring = Date().timeIntervalSince(start)
