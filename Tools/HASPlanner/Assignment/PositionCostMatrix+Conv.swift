@@ -11,7 +11,9 @@ extension PositionCostMatrix {
     /// features, D's pre-activations by sparse updates, and the small layers
     /// after D in one batch per image. Same costs as `measure`'s full passes
     /// up to float rounding (products are not fused, the bias is added before
-    /// the corrections; tested to 1e-5). Returns nil when the layer is not followed by that shape.
+    /// the corrections; tested to 1e-5). With `upstream` layers (earlier faulty layers and their
+    /// permutations) every draw starts from the network with those layers faulty in that draw.
+    /// Returns nil when the layer is not followed by that shape.
     static func measureConvBeforeDense(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
                                        labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int,
                                        upstream: [String: [Int32]] = [:]) throws -> [[Double]]? {
@@ -31,7 +33,7 @@ extension PositionCostMatrix {
         struct Base { var x: Tensor; var pre: [Float]; var pooled: [Float]; var z: [Float]; var reference: [Double] }
         func base(_ seed: UInt64?) throws -> Base {
             let options = ForwardOptions(threads: threads)
-            var x: Tensor
+            let x: Tensor
             if let seed {
                 let injector = try FaultInjector(network: network, profile: profile, faultyLayers: Array(upstream.keys).sorted(),
                                                  seed: seed, imageIndices: imageIndices, threads: threads)

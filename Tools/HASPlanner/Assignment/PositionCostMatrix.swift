@@ -5,7 +5,9 @@ import HASRuntime
 /// `cost[row][position]`, the soft accuracy lost (clean − faulty mean
 /// probability of the true label) when `row` runs at `position` and only
 /// that position's PEs fail, at their real rates and with the very fault
-/// draws the fitness uses (common random numbers).
+/// draws the fitness uses (common random numbers). Optionally measured with
+/// earlier layers faulty under given permutations (`upstream`), in the same
+/// draws: "lost" is then relative to the network with only those faulty.
 ///
 /// Why per draw and per pair: with several faulty layers at high rates
 /// (fashion c0+c1, bitflip 0.5) a row's cost is not its sensitivity times the
