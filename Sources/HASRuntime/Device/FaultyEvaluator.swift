@@ -155,11 +155,11 @@ public final class FaultyEvaluator: @unchecked Sendable {
     /// smooth measures of damage (see `FaultyEvaluation.labelProbability`).
     /// - Parameter layerProfiles: another device for some of the faulty layers (the same draws
     ///   where their rates agree), e.g. one position's PEs only for the layer being measured.
-    public func scores(permutations: [String: [Int32]] = [:], seed: UInt64, profile: FaultProfile? = nil,
+    public func scores(permutations: [String: [Int32]] = [:], seed: UInt64,
                        layerProfiles: [String: FaultProfile] = [:]) -> Tensor {
         let names = faultyLayers.map(\.name)
         let common = names.filter { layerProfiles[$0] == nil }
-        let injectors = (common.isEmpty ? [] : [try! FaultInjector(network: network, profile: profile ?? self.profile,
+        let injectors = (common.isEmpty ? [] : [try! FaultInjector(network: network, profile: profile,
                                                                     faultyLayers: common, seed: seed,
                                                                     imageIndices: imageIndices, threads: 1)])
             + names.compactMap { name in

@@ -97,11 +97,13 @@ extension PositionCostMatrix {
     /// clean ones; the layers after C2 then run once per image for all
     /// rows × positions. C2 is most of a full pass and costs 1/M of it here.
     /// Same costs as full passes up to float rounding (tested to 1e-5).
-    /// Returns nil when the layer is not followed by that shape.
+    /// Returns nil when the layer is not followed by that shape, or has `upstream`
+    /// faulty layers (its clean state is shared by all draws).
     static func measureConvBeforeConv(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
-                                      labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int) throws -> [[Double]]? {
+                                      labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int,
+                                      upstream: [String: [Int32]] = [:]) throws -> [[Double]]? {
         let L = layer.index, layers = network.layers
-        guard case .conv2d(let conv) = layers[L], L + 3 < layers.count, case .relu = layers[L + 1],
+        guard upstream.isEmpty, case .conv2d(let conv) = layers[L], L + 3 < layers.count, case .relu = layers[L + 1],
               case .maxPool(let maxPool) = layers[L + 2] else { return nil }
         let pool = maxPool.geometry
         guard pool.strideH == pool.kernelH, pool.strideW == pool.kernelW, pool.padTop == 0, pool.padLeft == 0 else { return nil }

@@ -36,24 +36,22 @@ public enum PositionCostMatrix {
                                progress: (Int, Int) -> Void = { _, _ in }) throws -> [[Double]] {
         precondition(applies(to: layer, on: profile), "\(layer.name) has more rows than a block has threads")
         if fullPasses == false {
-            if let fast = try measureConvBeforeDense(network: network, profile: profile, layer: layer, images: images, labels: labels,
-                                                     imageIndices: imageIndices, seeds: seeds, threads: threads, upstream: upstream)
-                ?? (upstream.isEmpty ? try measureConvBeforeConv(network: network, profile: profile, layer: layer, images: images,
-                                                                  labels: labels, imageIndices: imageIndices, seeds: seeds,
-                                                                  threads: threads) : nil) {
-                progress(layer.shape.m, layer.shape.m)
-                return fast
+            for sparse in [measureConvBeforeDense, measureConvBeforeConv] {
+                if let fast = try sparse(network, profile, layer, images, labels, imageIndices, seeds, threads, upstream) {
+                    progress(layer.shape.m, layer.shape.m)
+                    return fast
+                }
             }
         }
         let m = layer.shape.m
         let evaluator = try FaultyEvaluator(network: network, images: images, labels: labels, imageIndices: imageIndices,
                                             profile: profile, faultyLayers: upstream.keys.sorted() + [layer.name], threads: threads)
         // The reference each draw's costs are measured from: the layer clean, the upstream layers faulty.
-        let clean = try profile.keepingThreads([])
+        let layerClean = try profile.keepingThreads([])
         let reference = seeds.map { seed in
             FaultyEvaluation.labelProbability(upstream.isEmpty ? evaluator.cleanScores
                                               : evaluator.scores(permutations: upstream, seed: seed,
-                                                                 layerProfiles: [layer.name: clean]), labels)
+                                                                 layerProfiles: [layer.name: layerClean]), labels)
         }
         var cost = [[Double]](repeating: [Double](repeating: 0, count: m), count: m)
         for position in 0..<m {
