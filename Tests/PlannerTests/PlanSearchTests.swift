@@ -79,4 +79,57 @@ final class PlanSearchTests: XCTestCase {
         otherKey.faultSeeds = [9]
         XCTAssertThrowsError(try PlanRunner(search: search, strategy: .hybrid, configuration: config, key: otherKey).run(resume: state))
     }
+
+    /// The paper's "3 GA runs, best kept": each run is the single run with the next seed, the result is
+    /// the best of them, and a run interrupted in its second GA run resumes to the same end.
+    func testSeveralRunsKeepTheBestAndResume() throws {
+        let search = try problem(images: 150)
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("runs-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        let config = GAConfiguration(population: 6, generations: 4, seed: 11)
+        func key(runs: Int, seed: UInt64 = 11) -> PlanRunKey {
+            var c = config
+            c.seed = seed
+            return PlanRunKey(model: "small-cnn", weightsDigest: "d", fingerprint: "f", layers: ["c0"], strategy: .ga,
+                              fitnessImages: "0:150", faultSeeds: [1, 2], configuration: c, runs: runs)
+        }
+        let singles = try (0..<3).map { i -> PlanRunner.Result in
+            var c = config
+            c.seed = 11 + UInt64(i)
+            return try PlanRunner(search: search, strategy: .ga, configuration: c, key: key(runs: 1, seed: c.seed)).run()
+        }
+        XCTAssertGreaterThan(Set(singles.map(\.fitness)).count, 1, "the runs must differ for this test to mean anything")
+
+        let checkpoint = dir.appendingPathComponent("run.checkpoint.json").path
+        let saved = dir.appendingPathComponent("run2-gen2.json").path
+        let three = PlanRunner(search: search, strategy: .ga, configuration: config, key: key(runs: 3))
+        three.checkpointPath = checkpoint
+        three.onProgress = { generation, total, _, _, _ in
+            XCTAssertEqual(total, 12)
+            if generation == 6 { try? FileManager.default.copyItem(atPath: checkpoint, toPath: saved) }
+        }
+        let result = try three.run()
+        let best = singles.map(\.fitness).max()!
+        XCTAssertEqual(result.fitness, best)
+        XCTAssertEqual(result.chromosome, singles.first { $0.fitness == best }!.chromosome)
+        XCTAssertEqual(search.fitness(result.chromosome), result.fitness)
+        XCTAssertEqual(result.convergence.count, 15)
+        XCTAssertEqual(result.convergence.last?.best, best)
+        XCTAssertEqual(result.convergence.map(\.best), result.convergence.map(\.best).sorted(), "best so far never falls")
+        // Distinct chromosomes over the runs: at most the sum of each run's, at least the largest.
+        XCTAssertLessThanOrEqual(result.evaluations, singles.reduce(0) { $0 + $1.evaluations })
+        XCTAssertGreaterThan(result.evaluations, singles.map(\.evaluations).max()!)
+
+        let state = try PlanCheckpoint.load(from: saved)
+        XCTAssertEqual(state.finishedRuns?.count, 1)
+        XCTAssertEqual(state.state.generation, 2)
+        let resumed = try PlanRunner(search: search, strategy: .ga, configuration: config, key: key(runs: 3)).run(resume: state)
+        XCTAssertEqual(resumed.chromosome, result.chromosome)
+        XCTAssertEqual(resumed.fitness.bitPattern, result.fitness.bitPattern)
+        XCTAssertEqual(resumed.evaluations, result.evaluations)
+        XCTAssertEqual(resumed.convergence.map(\.best), result.convergence.map(\.best))
+        XCTAssertEqual(resumed.convergence.map(\.evaluations), result.convergence.map(\.evaluations))
+        XCTAssertThrowsError(try PlanRunner(search: search, strategy: .ga, configuration: config, key: key(runs: 2)).run(resume: state))
+    }
 }

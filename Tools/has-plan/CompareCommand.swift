@@ -33,11 +33,11 @@ struct CompareCommand: ParsableCommand {
             let key = PlanRunKey(model: loaded.network.name, weightsDigest: loaded.bundle.weightsDigest,
                                  fingerprint: loaded.profile.fingerprint, layers: search.layers.map(\.name),
                                  strategy: strategy, fitnessImages: problem.fitnessRange, faultSeeds: problem.fitnessSeeds,
-                                 configuration: config, climbBudget: ga.climb)
+                                 configuration: config, climbBudget: ga.climb, runs: ga.runs)
             let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
             runner.polishBudget = ga.polish
             runner.climbBudget = ga.climb
-            let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations, label: strategy.rawValue)
+            let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations * ga.runs, label: strategy.rawValue)
             runner.onProgress = { generation, _, best, evaluations, _ in
                 bar.update(generation, status: String(format: "best %.4f, %d evaluations", best, evaluations))
             }

@@ -58,13 +58,13 @@ struct PlanCommand: ParsableCommand {
         let key = PlanRunKey(model: network.name, weightsDigest: loaded.bundle.weightsDigest, fingerprint: fingerprint,
                              layers: search.layers.map(\.name), strategy: strategy, fitnessImages: problem.fitnessRange,
                              faultSeeds: problem.fitnessSeeds, configuration: config,
-                             climbBudget: ga.climb)
+                             climbBudget: ga.climb, runs: ga.runs)
         let resumeFrom = resume ? try PlanCheckpoint.load(from: checkpointPath) : nil
         let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
         runner.polishBudget = ga.polish
         runner.climbBudget = ga.climb
         runner.checkpointPath = strategy == .assign ? nil : checkpointPath
-        let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations, label: "planning \(strategy.rawValue)")
+        let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations * ga.runs, label: "planning \(strategy.rawValue)")
         runner.onProgress = { generation, _, best, evaluations, seconds in
             let rate = Double(evaluations) / max(seconds, 1e-9)
             bar.update(generation, status: String(format: "gen %d best %.4f %.1f eval/s", generation, best, rate))
@@ -90,6 +90,7 @@ struct PlanCommand: ParsableCommand {
                               crossoverRate: isGA ? config.crossoverRate : nil, mutationRate: isGA ? config.mutationRate : nil,
                               polish: strategy == .hybrid && ga.polish > 0 ? ga.polish : nil,
                               climb: strategy == .hybrid ? ga.climb ?? 5 * config.population : nil,
+                              runs: isGA && ga.runs > 1 ? ga.runs : nil,
                               evaluations: result.evaluations, wallSeconds: (result.seconds * 10).rounded() / 10,
                               fitnessImages: loaded.fitness.range, heldOutImages: loaded.heldOut?.range,
                               dataset: loaded.imagesPath, created: ISO8601DateFormatter().string(from: Date())),

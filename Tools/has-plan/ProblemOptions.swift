@@ -139,6 +139,8 @@ struct GAOptions: ParsableArguments {
     var mutation: Double = 0.2
     @Option(help: "Seed of the search's own random choices.")
     var seed: UInt64 = 1
+    @Option(help: "ga/hybrid: independent GA runs (seeds --seed, +1, …), the best kept; the paper runs 3.")
+    var runs: Int = 1
     @Option(help: "hybrid: new evaluations for the pairwise-swap hill climb after the GA (0 = none).")
     var polish: Int = 0
     @Option(help: "hybrid: new evaluations for the cost-matrix-guided swap climb before the GA (default: 5 × population).")
@@ -149,6 +151,7 @@ struct GAOptions: ParsableArguments {
         if population < 2 { throw ValidationError("--population must be at least 2") }
         if !(0...1).contains(crossover) { throw ValidationError("--crossover must be in [0, 1]") }
         if !(0...1).contains(mutation) { throw ValidationError("--mutation must be in [0, 1]") }
+        if runs < 1 { throw ValidationError("--runs must be at least 1") }
         if polish < 0 { throw ValidationError("--polish must not be negative") }
         if let climb, climb < 0 { throw ValidationError("--climb must not be negative") }
     }

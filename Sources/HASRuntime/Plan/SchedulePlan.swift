@@ -38,7 +38,10 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
         /// Fault-draw seeds of the fitness evaluations (common random numbers).
         public var faultSeeds: [UInt64]
         public var population: Int?
+        /// Generations of each GA run.
         public var generations: Int?
+        /// Independent GA runs, the best kept, when more than one.
+        public var runs: Int?
         public var crossoverRate: Double?
         public var mutationRate: Double?
         /// Evaluation budget of the hybrid's final pairwise-swap climb (`--polish`), when it had one.
@@ -54,12 +57,12 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
         public var dataset: String?
         public var created: String?
         public init(strategy: String, seed: UInt64, faultSeeds: [UInt64], population: Int? = nil, generations: Int? = nil,
-                    crossoverRate: Double? = nil, mutationRate: Double? = nil, polish: Int? = nil, climb: Int? = nil, evaluations: Int,
+                    crossoverRate: Double? = nil, mutationRate: Double? = nil, polish: Int? = nil, climb: Int? = nil, runs: Int? = nil, evaluations: Int,
                     wallSeconds: Double, fitnessImages: String, heldOutImages: String? = nil, dataset: String? = nil, created: String? = nil) {
             self.strategy = strategy; self.seed = seed; self.faultSeeds = faultSeeds
             self.population = population; self.generations = generations
             self.crossoverRate = crossoverRate; self.mutationRate = mutationRate; self.polish = polish
-            self.climb = climb
+            self.climb = climb; self.runs = runs
             self.evaluations = evaluations; self.wallSeconds = wallSeconds
             self.fitnessImages = fitnessImages; self.heldOutImages = heldOutImages
             self.dataset = dataset; self.created = created

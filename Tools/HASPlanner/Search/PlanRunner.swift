@@ -14,20 +14,30 @@ public struct PlanRunKey: Codable, Equatable, Sendable {
     public var configuration: GAConfiguration
     /// The hybrid's guided-climb budget when set explicitly.
     public var climbBudget: Int?
+    /// Independent GA runs when more than one (nil: one).
+    public var runs: Int?
 
     public init(model: String, weightsDigest: String, fingerprint: String, layers: [String], strategy: Strategy,
-                fitnessImages: String, faultSeeds: [UInt64], configuration: GAConfiguration, climbBudget: Int? = nil) {
+                fitnessImages: String, faultSeeds: [UInt64], configuration: GAConfiguration, climbBudget: Int? = nil,
+                runs: Int = 1) {
         self.model = model; self.weightsDigest = weightsDigest; self.fingerprint = fingerprint; self.layers = layers
         self.strategy = strategy; self.fitnessImages = fitnessImages; self.faultSeeds = faultSeeds
         self.configuration = configuration
         self.climbBudget = climbBudget
+        precondition(runs >= 1, "runs must be at least 1")
+        self.runs = runs == 1 ? nil : runs
     }
 }
 
 /// The checkpoint file: the GA state plus what the run spent before it.
 public struct PlanCheckpoint: Codable, Equatable, Sendable {
     public var key: PlanRunKey
+    /// The GA run in progress.
     public var state: GAState
+    /// GA runs already finished (with several runs), in order.
+    public var finishedRuns: [FinishedRun]?
+    /// The hybrid's starting plan (after the assignment and the guided climb), which seeds every run.
+    public var start: Chromosome?
     /// Evaluation equivalents spent before the GA (hybrid: the assignment and the guided climb).
     public var assignEvaluations: Int
     /// The hybrid's progress before the GA (assignment, then each accepted swap), for the convergence log.
@@ -46,6 +56,12 @@ public struct PlanCheckpoint: Codable, Equatable, Sendable {
     public func write(to path: String) throws {
         try writeFileAtomically(Array(try JSONEncoder().encode(self)), to: path)
     }
+}
+
+/// A finished GA run and the wall time at the end of each of its generations.
+public struct FinishedRun: Codable, Equatable, Sendable {
+    public var state: GAState
+    public var generationSeconds: [Double]
 }
 
 /// One point of progress before the GA starts.
@@ -81,7 +97,10 @@ public final class PlanRunner {
     /// New evaluations the hybrid spends on `GuidedSwapSearch` between the assignment and the GA
     /// (nil: 5 × the population).
     public var climbBudget: Int?
-    /// Called after each generation (and once for `assign`).
+    /// Independent GA runs (`key.runs`), seeded `configuration.seed`, +1, …; the best is kept (the
+    /// paper runs 3). The hybrid's assignment and guided climb are done once and seed every run.
+    public var runs: Int { key.runs ?? 1 }
+    /// Called after each generation (and once for `assign`); `generation` counts over all runs.
     public var onProgress: (_ generation: Int, _ of: Int, _ best: Double, _ evaluations: Int, _ seconds: Double) -> Void = { _, _, _, _, _ in }
 
     public init(search: PlanSearch, strategy: Strategy, configuration: GAConfiguration, key: PlanRunKey) {
@@ -93,18 +112,20 @@ public final class PlanRunner {
 
     /// - Parameter resume: a checkpoint to continue from (its key must match).
     public func run(resume: PlanCheckpoint? = nil, checkpointFile: String = "checkpoint") throws -> Result {
-        let start = Date()
+        let startDate = Date()
         if strategy == .assign {
             let a = try search.assign()
-            let seconds = Date().timeIntervalSince(start)
+            let seconds = Date().timeIntervalSince(startDate)
             onProgress(1, 1, a.fitness, a.evaluationEquivalents, seconds)
             return Result(chromosome: a.chromosome, fitness: a.fitness, evaluations: a.evaluationEquivalents,
                           seconds: seconds, convergence: [("assign", a.evaluationEquivalents, a.fitness, a.fitness, seconds)])
         }
-        let ga: GeneticAlgorithm
+        var ga: GeneticAlgorithm
         var assignEvaluations = 0, before = 0.0
         var times: [Double]
         var prelude: [PreludePoint] = []
+        var finished: [FinishedRun] = []
+        var start = search.identity
         if let resume {
             guard resume.key == key else {
                 throw InputError(file: checkpointFile, "the checkpoint is for another problem or other settings; run without --resume to start over")
@@ -114,72 +135,111 @@ public final class PlanRunner {
             prelude = resume.prelude ?? []
             before = resume.elapsedSeconds
             times = resume.generationSeconds
+            finished = resume.finishedRuns ?? []
+            start = resume.start ?? start
         } else {
-            var seeds = [search.identity]
             if strategy == .hybrid {
                 // Assignment, then swaps in the order its cost matrices rank them, then the GA seeded with the result.
                 let a = try search.assign()
                 assignEvaluations = a.evaluationEquivalents
-                prelude.append(PreludePoint(evaluations: assignEvaluations, best: a.fitness, seconds: Date().timeIntervalSince(start)))
-                var finished: [Double] = []  // wall time after each climb evaluation
+                prelude.append(PreludePoint(evaluations: assignEvaluations, best: a.fitness, seconds: Date().timeIntervalSince(startDate)))
+                var finishedAt: [Double] = []  // wall time after each climb evaluation
                 let fitness = search.fitnessFunction
                 let climb = try GuidedSwapSearch.climb(from: a.chromosome, fitness: a.fitness, matrices: a.matrices,
                                                        budget: climbBudget ?? 5 * configuration.population) { batch in
                     let values = try fitness(batch)
-                    finished.append(contentsOf: repeatElement(Date().timeIntervalSince(start), count: batch.count))
+                    finishedAt.append(contentsOf: repeatElement(Date().timeIntervalSince(startDate), count: batch.count))
                     return values
                 }
                 for step in climb.improvements {
                     prelude.append(PreludePoint(evaluations: assignEvaluations + step.evaluations, best: step.fitness,
-                                                seconds: finished[step.evaluations - 1]))
+                                                seconds: finishedAt[step.evaluations - 1]))
                 }
                 assignEvaluations += climb.evaluations
-                seeds = PlanSearch.perturbations(of: climb.chromosome, count: configuration.population, seed: configuration.seed)
+                start = climb.chromosome
             }
-            ga = try GeneticAlgorithm(configuration: configuration, layerSizes: search.layerSizes, seeds: seeds,
-                                      fitness: search.fitnessFunction)
-            times = [Date().timeIntervalSince(start)]
+            ga = try startRun(0, from: start)
+            times = [Date().timeIntervalSince(startDate)]
         }
         func save(_ state: GAState) throws {
             guard let checkpointPath else { return }
-            try PlanCheckpoint(key: key, state: state, assignEvaluations: assignEvaluations, prelude: prelude,
-                               elapsedSeconds: before + Date().timeIntervalSince(start), generationSeconds: times)
-                .write(to: checkpointPath)
+            try PlanCheckpoint(key: key, state: state, finishedRuns: finished.isEmpty ? nil : finished,
+                               start: strategy == .hybrid ? start : nil, assignEvaluations: assignEvaluations,
+                               prelude: prelude, elapsedSeconds: before + Date().timeIntervalSince(startDate),
+                               generationSeconds: times).write(to: checkpointPath)
+        }
+        // Progress counts evaluations over the runs (a chromosome met in two runs counts twice there only).
+        func report(_ state: GAState) {
+            let best = (finished.map(\.state.best.fitness) + [state.best.fitness]).max()!
+            onProgress(finished.count * configuration.generations + state.generation, runs * configuration.generations, best,
+                       finished.reduce(0) { $0 + $1.state.evaluations } + state.evaluations + assignEvaluations,
+                       before + Date().timeIntervalSince(startDate))
         }
         if resume == nil { try save(ga.state) }
-        onProgress(ga.state.generation, configuration.generations, ga.state.best.fitness,
-                   ga.state.evaluations + assignEvaluations, before + Date().timeIntervalSince(start))
-        try ga.run { state in
-            times.append(before + Date().timeIntervalSince(start))
-            try save(state)
-            onProgress(state.generation, configuration.generations, state.best.fitness,
-                       state.evaluations + assignEvaluations, times.last!)
+        report(ga.state)
+        while true {
+            try ga.run { state in
+                times.append(before + Date().timeIntervalSince(startDate))
+                try save(state)
+                report(state)
+            }
+            finished.append(FinishedRun(state: ga.state, generationSeconds: times))
+            if finished.count >= runs { break }
+            ga = try startRun(finished.count, from: start)
+            times = [before + Date().timeIntervalSince(startDate)]
+            try save(ga.state)
+            report(ga.state)
         }
-        let history = ga.state.history
+
+        // The convergence log: evaluations count distinct chromosomes over all runs; best is the best so far.
         var convergence = prelude.enumerated().map { (i, p) in (i == 0 ? "assign" : "climb", p.evaluations, p.best, p.best, p.seconds) }
-        convergence += history.indices.map { i in
-            (String(history[i].generation), history[i].evaluations + assignEvaluations, history[i].best, history[i].mean, i < times.count ? times[i] : times.last ?? 0)
+        var seen = Set<Chromosome>(), bestSoFar = -Double.infinity
+        for (run, record) in finished.enumerated() {
+            var counted = 0
+            for (i, h) in record.state.history.enumerated() {
+                while counted < h.evaluations { seen.insert(record.state.evaluated[counted].chromosome); counted += 1 }
+                bestSoFar = max(bestSoFar, h.best)
+                let seconds = i < record.generationSeconds.count ? record.generationSeconds[i] : record.generationSeconds.last ?? 0
+                convergence.append((runs == 1 ? String(h.generation) : "run\(run + 1):\(h.generation)",
+                                    seen.count + assignEvaluations, bestSoFar, h.mean, seconds))
+            }
+            while counted < record.state.evaluated.count { seen.insert(record.state.evaluated[counted].chromosome); counted += 1 }
         }
-        var chromosome = ga.state.best.chromosome, fitness = ga.state.best.fitness
-        var evaluations = ga.state.evaluations + assignEvaluations
+        // The best run's best; an earlier run wins ties.
+        let best = finished.map(\.state.best).enumerated().max { a, b in
+            a.element.fitness != b.element.fitness ? a.element.fitness < b.element.fitness : a.offset > b.offset
+        }!.element
+        var chromosome = best.chromosome, fitness = best.fitness
+        var evaluations = seen.count + assignEvaluations
         if strategy == .hybrid && polishBudget > 0 {
             // Not checkpointed: it is deterministic, so a resumed run redoes it to the same end.
-            let known = Dictionary(ga.state.evaluated.map { ($0.chromosome, $0.fitness) }, uniquingKeysWith: { a, _ in a })
+            let known = Dictionary(finished.flatMap(\.state.evaluated).map { ($0.chromosome, $0.fitness) }, uniquingKeysWith: { a, _ in a })
             let climb = try SwapLocalSearch.climb(from: chromosome, fitness: fitness, budget: polishBudget, known: known,
                                                   evaluate: search.fitnessFunction)
             for step in climb.improvements {
                 convergence.append(("polish", evaluations + step.evaluations, step.fitness, step.fitness,
-                                    before + Date().timeIntervalSince(start)))
+                                    before + Date().timeIntervalSince(startDate)))
             }
             (chromosome, fitness) = (climb.chromosome, climb.fitness)
             evaluations += climb.evaluations
-            let seconds = before + Date().timeIntervalSince(start)
+            let seconds = before + Date().timeIntervalSince(startDate)
             convergence.append(("polish", evaluations, fitness, fitness, seconds))
-            onProgress(ga.state.generation, configuration.generations, fitness, evaluations, seconds)
+            onProgress(runs * configuration.generations, runs * configuration.generations, fitness, evaluations, seconds)
         }
         return Result(chromosome: chromosome, fitness: fitness, evaluations: evaluations,
-                      seconds: before + Date().timeIntervalSince(start), convergence: convergence,
+                      seconds: before + Date().timeIntervalSince(startDate), convergence: convergence,
                       generations: ga.state.generation)
+    }
+
+    /// GA run `index` (0 = the first): the search seed plus `index`, starting from the identity (ga) or
+    /// from perturbations of the hybrid's starting plan.
+    private func startRun(_ index: Int, from start: Chromosome) throws -> GeneticAlgorithm {
+        var config = configuration
+        config.seed = configuration.seed &+ UInt64(index)
+        let seeds = strategy == .hybrid
+            ? PlanSearch.perturbations(of: start, count: config.population, seed: config.seed) : [search.identity]
+        return try GeneticAlgorithm(configuration: config, layerSizes: search.layerSizes, seeds: seeds,
+                                    fitness: search.fitnessFunction)
     }
 
     /// The convergence log as CSV.
