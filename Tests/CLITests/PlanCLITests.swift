@@ -73,9 +73,16 @@ final class PlanCLITests: XCTestCase {
         XCTAssertEqual(second.status, 0, second.stderr)
         XCTAssertTrue(second.stderr.contains("has-plan: kept \(planPath): it measured 100.00%"), second.stderr)
         XCTAssertEqual(try Data(contentsOf: URL(fileURLWithPath: planPath)), better)
-        let forced = try json(try CLI.run("has-plan", ["plan"] + args + ["--strategy", "ga", "--force"] + ga))
+        XCTAssertNil(plan.provenance.runs, "one GA run is not recorded as several")
+        let forced = try json(try CLI.run("has-plan", ["plan"] + args + ["--strategy", "ga", "--runs", "2", "--force"] + ga))
         XCTAssertEqual(forced["plan"] as? String, planPath)
         XCTAssertEqual(try SchedulePlan.load(from: planPath).provenance.strategy, "ga")
+        XCTAssertEqual(try SchedulePlan.load(from: planPath).provenance.runs, 2)
+        let log = try String(contentsOfFile: base + ".convergence.csv", encoding: .utf8)
+        XCTAssertTrue(log.contains("\nga,run2:4,"), log)
+        let noRuns = try CLI.run("has-plan", ["plan"] + args + ["--runs", "0"] + ga)
+        XCTAssertNotEqual(noRuns.status, 0)
+        XCTAssertTrue(noRuns.stderr.contains("--runs must be at least 1"), noRuns.stderr)
 
         // A plan for another device is refused with a one-line error naming the file.
         let other = try FaultProfile.synthetic(kind: .bitflip, frMax: 0.3, seed: 8, blocks: 4, threads: 8)

@@ -6,6 +6,15 @@ import XCTest
 /// The strategies on a small problem where faults cost accuracy, and the
 /// runner's checkpoint / resume through files.
 final class PlanSearchTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("plan-search-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDown() { try? FileManager.default.removeItem(at: dir) }
+
     func problem(layers: [String] = ["c0"], images count: Int = 300) throws -> PlanSearch {
         let network = try PlannerTestSupport.smallCNN(channels: 2, padding: 1)
         let images = PlannerTestSupport.images(count, for: network)
@@ -51,9 +60,6 @@ final class PlanSearchTests: XCTestCase {
 
     func testResumedRunEndsWhereTheUninterruptedOneDoes() throws {
         let search = try problem(images: 150)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("runner-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         let config = GAConfiguration(population: 8, generations: 7, seed: 5)
         let key = PlanRunKey(model: "small-cnn", weightsDigest: "d", fingerprint: "f", layers: ["c0"], strategy: .hybrid,
                              fitnessImages: "0:150", faultSeeds: [1, 2], configuration: config)
@@ -84,9 +90,6 @@ final class PlanSearchTests: XCTestCase {
     /// the best of them, and a run interrupted in its second GA run resumes to the same end.
     func testSeveralRunsKeepTheBestAndResume() throws {
         let search = try problem(images: 150)
-        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("runs-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: dir) }
         let config = GAConfiguration(population: 6, generations: 4, seed: 11)
         func key(runs: Int, seed: UInt64 = 11) -> PlanRunKey {
             var c = config

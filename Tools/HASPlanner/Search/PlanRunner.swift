@@ -82,7 +82,8 @@ public final class PlanRunner {
         public var seconds: Double
         /// (evaluations, best and population-mean fitness, seconds) after each step: `step` is
         /// "assign", "climb" (an accepted guided swap), the GA generation, or "polish".
-        public var convergence: [(step: String, evaluations: Int, best: Double, mean: Double, seconds: Double)]
+        public var convergence: [Step]
+        public typealias Step = (step: String, evaluations: Int, best: Double, mean: Double, seconds: Double)
         public var generations: Int?
     }
 
@@ -139,24 +140,7 @@ public final class PlanRunner {
             start = resume.start ?? start
         } else {
             if strategy == .hybrid {
-                // Assignment, then swaps in the order its cost matrices rank them, then the GA seeded with the result.
-                let a = try search.assign()
-                assignEvaluations = a.evaluationEquivalents
-                prelude.append(PreludePoint(evaluations: assignEvaluations, best: a.fitness, seconds: Date().timeIntervalSince(startDate)))
-                var finishedAt: [Double] = []  // wall time after each climb evaluation
-                let fitness = search.fitnessFunction
-                let climb = try GuidedSwapSearch.climb(from: a.chromosome, fitness: a.fitness, matrices: a.matrices,
-                                                       budget: climbBudget ?? 5 * configuration.population) { batch in
-                    let values = try fitness(batch)
-                    finishedAt.append(contentsOf: repeatElement(Date().timeIntervalSince(startDate), count: batch.count))
-                    return values
-                }
-                for step in climb.improvements {
-                    prelude.append(PreludePoint(evaluations: assignEvaluations + step.evaluations, best: step.fitness,
-                                                seconds: finishedAt[step.evaluations - 1]))
-                }
-                assignEvaluations += climb.evaluations
-                start = climb.chromosome
+                (start, prelude, assignEvaluations) = try hybridStart(since: startDate)
             }
             ga = try startRun(0, from: start)
             times = [Date().timeIntervalSince(startDate)]
@@ -191,26 +175,14 @@ public final class PlanRunner {
             report(ga.state)
         }
 
-        // The convergence log: evaluations count distinct chromosomes over all runs; best is the best so far.
-        var convergence = prelude.enumerated().map { (i, p) in (i == 0 ? "assign" : "climb", p.evaluations, p.best, p.best, p.seconds) }
-        var seen = Set<Chromosome>(), bestSoFar = -Double.infinity
-        for (run, record) in finished.enumerated() {
-            var counted = 0
-            for (i, h) in record.state.history.enumerated() {
-                while counted < h.evaluations { seen.insert(record.state.evaluated[counted].chromosome); counted += 1 }
-                bestSoFar = max(bestSoFar, h.best)
-                let seconds = i < record.generationSeconds.count ? record.generationSeconds[i] : record.generationSeconds.last ?? 0
-                convergence.append((runs == 1 ? String(h.generation) : "run\(run + 1):\(h.generation)",
-                                    seen.count + assignEvaluations, bestSoFar, h.mean, seconds))
-            }
-            while counted < record.state.evaluated.count { seen.insert(record.state.evaluated[counted].chromosome); counted += 1 }
-        }
+        let logged = PlanRunner.convergence(prelude: prelude, runs: finished, offset: assignEvaluations)
+        var convergence = logged.log
         // The best run's best; an earlier run wins ties.
         let best = finished.map(\.state.best).enumerated().max { a, b in
             a.element.fitness != b.element.fitness ? a.element.fitness < b.element.fitness : a.offset > b.offset
         }!.element
         var chromosome = best.chromosome, fitness = best.fitness
-        var evaluations = seen.count + assignEvaluations
+        var evaluations = logged.distinct + assignEvaluations
         if strategy == .hybrid && polishBudget > 0 {
             // Not checkpointed: it is deterministic, so a resumed run redoes it to the same end.
             let known = Dictionary(finished.flatMap(\.state.evaluated).map { ($0.chromosome, $0.fitness) }, uniquingKeysWith: { a, _ in a })
@@ -231,6 +203,26 @@ public final class PlanRunner {
                       generations: ga.state.generation)
     }
 
+    /// The hybrid before its GA: the assignment, then swaps in the order its cost matrices rank
+    /// them. Returns the plan that seeds the GA, the progress points, and the evaluation equivalents spent.
+    private func hybridStart(since startDate: Date) throws -> (Chromosome, [PreludePoint], Int) {
+        let a = try search.assign()
+        var prelude = [PreludePoint(evaluations: a.evaluationEquivalents, best: a.fitness, seconds: Date().timeIntervalSince(startDate))]
+        var finishedAt: [Double] = []  // wall time after each climb evaluation
+        let fitness = search.fitnessFunction
+        let climb = try GuidedSwapSearch.climb(from: a.chromosome, fitness: a.fitness, matrices: a.matrices,
+                                               budget: climbBudget ?? 5 * configuration.population) { batch in
+            let values = try fitness(batch)
+            finishedAt.append(contentsOf: repeatElement(Date().timeIntervalSince(startDate), count: batch.count))
+            return values
+        }
+        for step in climb.improvements {
+            prelude.append(PreludePoint(evaluations: a.evaluationEquivalents + step.evaluations, best: step.fitness,
+                                        seconds: finishedAt[step.evaluations - 1]))
+        }
+        return (climb.chromosome, prelude, a.evaluationEquivalents + climb.evaluations)
+    }
+
     /// GA run `index` (0 = the first): the search seed plus `index`, starting from the identity (ga) or
     /// from perturbations of the hybrid's starting plan.
     private func startRun(_ index: Int, from start: Chromosome) throws -> GeneticAlgorithm {
@@ -240,6 +232,29 @@ public final class PlanRunner {
             ? PlanSearch.perturbations(of: start, count: config.population, seed: config.seed) : [search.identity]
         return try GeneticAlgorithm(configuration: config, layerSizes: search.layerSizes, seeds: seeds,
                                     fitness: search.fitnessFunction)
+    }
+
+    /// The convergence log of the steps before the GA and of each GA run, and how many distinct
+    /// chromosomes the runs evaluated. Evaluations count distinct chromosomes over all runs (plus
+    /// `offset`, what was spent before the GA); best is the best so far.
+    static func convergence(prelude: [PreludePoint], runs: [FinishedRun], offset: Int) -> (log: [Result.Step], distinct: Int) {
+        var log: [Result.Step] = prelude.enumerated().map { (i, p) in (i == 0 ? "assign" : "climb", p.evaluations, p.best, p.best, p.seconds) }
+        var seen = Set<Chromosome>(), bestSoFar = -Double.infinity
+        for (run, record) in runs.enumerated() {
+            var counted = 0
+            func count(upTo n: Int) {
+                while counted < n { seen.insert(record.state.evaluated[counted].chromosome); counted += 1 }
+            }
+            for (i, h) in record.state.history.enumerated() {
+                count(upTo: h.evaluations)
+                bestSoFar = max(bestSoFar, h.best)
+                let seconds = i < record.generationSeconds.count ? record.generationSeconds[i] : record.generationSeconds.last ?? 0
+                log.append((runs.count == 1 ? String(h.generation) : "run\(run + 1):\(h.generation)",
+                            seen.count + offset, bestSoFar, h.mean, seconds))
+            }
+            count(upTo: record.state.evaluated.count)
+        }
+        return (log, seen.count)
     }
 
     /// The convergence log as CSV.
