@@ -15,6 +15,20 @@ final class PlanSearchTests: XCTestCase {
 
     override func tearDown() { try? FileManager.default.removeItem(at: dir) }
 
+    /// Runs to the end, keeping a copy of the checkpoint as it was after global generation `copyAt`
+    /// (what an interrupted run would have left).
+    func runKeepingCheckpoint(_ runner: PlanRunner, copyAt: Int,
+                              onProgress: @escaping (Int, Int) -> Void = { _, _ in }) throws -> (PlanRunner.Result, PlanCheckpoint) {
+        let checkpoint = dir.appendingPathComponent("run.checkpoint.json").path
+        let saved = dir.appendingPathComponent("saved.json").path
+        runner.checkpointPath = checkpoint
+        runner.onProgress = { generation, total, _, _, _ in
+            onProgress(generation, total)
+            if generation == copyAt { try? FileManager.default.copyItem(atPath: checkpoint, toPath: saved) }
+        }
+        return (try runner.run(), try PlanCheckpoint.load(from: saved))
+    }
+
     func problem(layers: [String] = ["c0"], images count: Int = 300) throws -> PlanSearch {
         let network = try PlannerTestSupport.smallCNN(channels: 2, padding: 1)
         let images = PlannerTestSupport.images(count, for: network)
@@ -63,17 +77,10 @@ final class PlanSearchTests: XCTestCase {
         let config = GAConfiguration(population: 8, generations: 7, seed: 5)
         let key = PlanRunKey(model: "small-cnn", weightsDigest: "d", fingerprint: "f", layers: ["c0"], strategy: .hybrid,
                              fitnessImages: "0:150", faultSeeds: [1, 2], configuration: config)
-        let checkpoint = dir.appendingPathComponent("run.checkpoint.json").path
-        let saved = dir.appendingPathComponent("after-gen-3.json").path
-        let full = PlanRunner(search: search, strategy: .hybrid, configuration: config, key: key)
-        full.checkpointPath = checkpoint
-        full.onProgress = { generation, _, _, _, _ in
-            if generation == 3 { try? FileManager.default.copyItem(atPath: checkpoint, toPath: saved) }
-        }
-        let uninterrupted = try full.run()
+        let (uninterrupted, state) = try runKeepingCheckpoint(
+            PlanRunner(search: search, strategy: .hybrid, configuration: config, key: key), copyAt: 3)
 
         let resumed = PlanRunner(search: search, strategy: .hybrid, configuration: config, key: key)
-        let state = try PlanCheckpoint.load(from: saved)
         XCTAssertEqual(state.state.generation, 3)
         let result = try resumed.run(resume: state)
         XCTAssertEqual(result.chromosome, uninterrupted.chromosome)
@@ -104,15 +111,10 @@ final class PlanSearchTests: XCTestCase {
         }
         XCTAssertGreaterThan(Set(singles.map(\.fitness)).count, 1, "the runs must differ for this test to mean anything")
 
-        let checkpoint = dir.appendingPathComponent("run.checkpoint.json").path
-        let saved = dir.appendingPathComponent("run2-gen2.json").path
-        let three = PlanRunner(search: search, strategy: .ga, configuration: config, key: key(runs: 3))
-        three.checkpointPath = checkpoint
-        three.onProgress = { generation, total, _, _, _ in
+        let (result, state) = try runKeepingCheckpoint(
+            PlanRunner(search: search, strategy: .ga, configuration: config, key: key(runs: 3)), copyAt: 6) { _, total in
             XCTAssertEqual(total, 12)
-            if generation == 6 { try? FileManager.default.copyItem(atPath: checkpoint, toPath: saved) }
         }
-        let result = try three.run()
         let best = singles.map(\.fitness).max()!
         XCTAssertEqual(result.fitness, best)
         XCTAssertEqual(result.chromosome, singles.first { $0.fitness == best }!.chromosome)
@@ -124,7 +126,6 @@ final class PlanSearchTests: XCTestCase {
         XCTAssertLessThanOrEqual(result.evaluations, singles.reduce(0) { $0 + $1.evaluations })
         XCTAssertGreaterThan(result.evaluations, singles.map(\.evaluations).max()!)
 
-        let state = try PlanCheckpoint.load(from: saved)
         XCTAssertEqual(state.finishedRuns?.count, 1)
         XCTAssertEqual(state.state.generation, 2)
         let resumed = try PlanRunner(search: search, strategy: .ga, configuration: config, key: key(runs: 3)).run(resume: state)
@@ -134,5 +135,57 @@ final class PlanSearchTests: XCTestCase {
         XCTAssertEqual(resumed.convergence.map(\.best), result.convergence.map(\.best))
         XCTAssertEqual(resumed.convergence.map(\.evaluations), result.convergence.map(\.evaluations))
         XCTAssertThrowsError(try PlanRunner(search: search, strategy: .ga, configuration: config, key: key(runs: 2)).run(resume: state))
+    }
+
+    /// A checkpoint that decodes but is not one this run could have written is refused with one
+    /// line naming the file, before the GA trusts any of it.
+    func testCheckpointsThatDoNotFitTheRunAreRefused() throws {
+        let search = try problem(images: 60)
+        let config = GAConfiguration(population: 6, generations: 3, seed: 2)
+        let key = PlanRunKey(model: "small-cnn", weightsDigest: "d", fingerprint: "f", layers: ["c0"], strategy: .ga,
+                             fitnessImages: "0:60", faultSeeds: [1, 2], configuration: config, runs: 2)
+        let (_, good) = try runKeepingCheckpoint(PlanRunner(search: search, strategy: .ga, configuration: config, key: key), copyAt: 4)
+        let saved = "saved.json"
+        XCTAssertEqual(good.finishedRuns?.count, 1)
+        XCTAssertNoThrow(try good.validate(layerSizes: search.layerSizes, runs: 2, file: saved))
+
+        var broken: [(String, PlanCheckpoint)] = []
+        var c = good
+        c.state.population.removeLast()
+        broken.append(("a population of 5", c))
+        c = good
+        c.state.evaluated[0].chromosome[0][1] = c.state.evaluated[0].chromosome[0][0]
+        broken.append(("not a permutation", c))
+        c = good
+        c.state.generation = 7
+        broken.append(("generation 7 of 3", c))
+        c = good
+        c.state.history.removeLast()
+        broken.append(("history does not match", c))
+        c = good
+        c.state.population[2].fitnessBits = Double.nan.bitPattern
+        broken.append(("not a number", c))
+        c = good
+        c.finishedRuns! += c.finishedRuns!
+        broken.append(("2 finished runs of 2", c))
+        c = good
+        c.finishedRuns![0].state.generation = 1
+        c.finishedRuns![0].state.history.removeLast(2)
+        broken.append(("GA run 1 is at generation 1 of 3", c))
+        c = good
+        c.state.configuration.seed = 2
+        broken.append(("other GA settings", c))
+        c = good
+        c.state.layerSizes = [9]
+        broken.append(("layers of [9] rows", c))
+        for (problem, checkpoint) in broken {
+            XCTAssertThrowsError(try PlanRunner(search: search, strategy: .ga, configuration: config, key: key)
+                .run(resume: checkpoint, checkpointFile: saved)) { error in
+                let text = String(describing: error)
+                XCTAssertTrue(text.hasPrefix(saved + ": not a usable has-plan checkpoint"), text)
+                XCTAssertTrue(text.contains(problem), "\(problem): \(text)")
+                XCTAssertFalse(text.contains("\n"), text)
+            }
+        }
     }
 }

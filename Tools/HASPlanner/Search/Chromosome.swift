@@ -21,6 +21,11 @@ public enum Permutations {
         return true
     }
 
+    /// Whether `c` holds one permutation of each layer's rows.
+    public static func isChromosome(_ c: Chromosome, layerSizes: [Int]) -> Bool {
+        c.count == layerSizes.count && zip(c, layerSizes).allSatisfy { isPermutation($0, of: $1) }
+    }
+
     /// A uniformly random permutation (Fisher–Yates).
     public static func random(_ n: Int, using rng: inout SplitMix64) -> [Int32] {
         var p = identity(n)

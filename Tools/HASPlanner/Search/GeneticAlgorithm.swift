@@ -79,8 +79,7 @@ public final class GeneticAlgorithm {
     public init(configuration: GAConfiguration, layerSizes: [Int], seeds: [Chromosome] = [],
                 fitness: @escaping Fitness) throws {
         precondition(configuration.population >= 2, "population must be at least 2")
-        precondition(seeds.allSatisfy { c in c.count == layerSizes.count &&
-            zip(c, layerSizes).allSatisfy { Permutations.isPermutation($0, of: $1) } }, "seed chromosome is not a permutation")
+        precondition(seeds.allSatisfy { Permutations.isChromosome($0, layerSizes: layerSizes) }, "seed chromosome is not a permutation")
         var rng = SplitMix64(seed: SplitMix64.mix(configuration.seed ^ 0x4741_5F70_6C61_6E21))
         var initial = Array(seeds.prefix(configuration.population))
         while initial.count < configuration.population {

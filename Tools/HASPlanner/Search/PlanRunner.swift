@@ -1,76 +1,6 @@
 import Foundation
 import HASRuntime
 
-/// What identifies a planning run, so that `--resume` refuses a checkpoint
-/// made for another problem or other settings.
-public struct PlanRunKey: Codable, Equatable, Sendable {
-    public var model: String
-    public var weightsDigest: String
-    public var fingerprint: String
-    public var layers: [String]
-    public var strategy: Strategy
-    public var fitnessImages: String
-    public var faultSeeds: [UInt64]
-    public var configuration: GAConfiguration
-    /// The hybrid's guided-climb budget when set explicitly.
-    public var climbBudget: Int?
-    /// Independent GA runs when more than one (nil: one).
-    public var runs: Int?
-
-    public init(model: String, weightsDigest: String, fingerprint: String, layers: [String], strategy: Strategy,
-                fitnessImages: String, faultSeeds: [UInt64], configuration: GAConfiguration, climbBudget: Int? = nil,
-                runs: Int = 1) {
-        self.model = model; self.weightsDigest = weightsDigest; self.fingerprint = fingerprint; self.layers = layers
-        self.strategy = strategy; self.fitnessImages = fitnessImages; self.faultSeeds = faultSeeds
-        self.configuration = configuration
-        self.climbBudget = climbBudget
-        precondition(runs >= 1, "runs must be at least 1")
-        self.runs = runs == 1 ? nil : runs
-    }
-}
-
-/// The checkpoint file: the GA state plus what the run spent before it.
-public struct PlanCheckpoint: Codable, Equatable, Sendable {
-    public var key: PlanRunKey
-    /// The GA run in progress.
-    public var state: GAState
-    /// GA runs already finished (with several runs), in order.
-    public var finishedRuns: [FinishedRun]?
-    /// The hybrid's starting plan (after the assignment and the guided climb), which seeds every run.
-    public var start: Chromosome?
-    /// Evaluation equivalents spent before the GA (hybrid: the assignment and the guided climb).
-    public var assignEvaluations: Int
-    /// The hybrid's progress before the GA (assignment, then each accepted swap), for the convergence log.
-    public var prelude: [PreludePoint]?
-    public var elapsedSeconds: Double
-    /// Wall time at the end of each generation (parallel to `state.history`).
-    public var generationSeconds: [Double]
-
-    public static func load(from path: String) throws -> PlanCheckpoint {
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        do { return try JSONDecoder().decode(PlanCheckpoint.self, from: bytes) } catch {
-            throw InputError(file: path, "not a has-plan checkpoint (\(error.localizedDescription))")
-        }
-    }
-
-    public func write(to path: String) throws {
-        try writeFileAtomically(Array(try JSONEncoder().encode(self)), to: path)
-    }
-}
-
-/// A finished GA run and the wall time at the end of each of its generations.
-public struct FinishedRun: Codable, Equatable, Sendable {
-    public var state: GAState
-    public var generationSeconds: [Double]
-}
-
-/// One point of progress before the GA starts.
-public struct PreludePoint: Codable, Equatable, Sendable {
-    public var evaluations: Int
-    public var best: Double
-    public var seconds: Double
-}
-
 /// Runs one strategy on a `PlanSearch` to the end, checkpointing the GA after
 /// every generation. The CLI's engine; tests call it directly.
 public final class PlanRunner {
@@ -131,6 +61,7 @@ public final class PlanRunner {
             guard resume.key == key else {
                 throw InputError(file: checkpointFile, "the checkpoint is for another problem or other settings; run without --resume to start over")
             }
+            try resume.validate(layerSizes: search.layerSizes, runs: runs, file: checkpointFile)
             ga = GeneticAlgorithm(resuming: resume.state, fitness: search.fitnessFunction)
             assignEvaluations = resume.assignEvaluations
             prelude = resume.prelude ?? []
