@@ -102,6 +102,9 @@ final class PlanCLITests: XCTestCase {
 
         // Interrupt a second run as soon as it has checkpointed (SIGINT, as Ctrl-C), then resume it.
         let checkpoint = path("run.checkpoint.json")
+        let nothing = try CLI.run("has-plan", ["plan"] + args + ga + ["--out", path("run.json"), "--resume"])
+        XCTAssertNotEqual(nothing.status, 0)
+        XCTAssertEqual(nothing.stderr.split(separator: "\n"), ["Error: \(checkpoint): cannot open: No such file or directory"])
         let process = Process()
         process.executableURL = CLI.productsDirectory.appendingPathComponent("has-plan")
         process.arguments = ["plan"] + args + ga + ["--out", path("run.json")]

@@ -50,7 +50,7 @@ extension FaultProfile {
         do {
             raw = try decoder.decode(RawProfile.self, from: data)
         } catch let error as DecodingError {
-            throw fail("not a valid fault profile: \(Self.describe(error))")
+            throw fail("not a valid fault profile: \(error.briefDescription)")
         } catch {
             throw fail("not a valid fault profile: \(error)")
         }
@@ -152,20 +152,6 @@ extension FaultProfile {
     }
 
     /// A decoding error in one line, with the JSON path where it happened.
-    static func describe(_ error: DecodingError) -> String {
-        func path(_ context: DecodingError.Context) -> String {
-            let p = context.codingPath.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
-            return p.isEmpty ? "" : " at \(p.hasPrefix(".") ? String(p.dropFirst()) : p)"
-        }
-        switch error {
-        case .keyNotFound(let key, let context): return "missing field '\(key.stringValue)'\(path(context))"
-        case .typeMismatch(_, let context), .valueNotFound(_, let context):
-            return "wrong type\(path(context)): \(context.debugDescription)"
-        case .dataCorrupted(let context):
-            return "\(context.debugDescription)\(path(context))"
-        @unknown default: return "\(error)"
-        }
-    }
 }
 
 /// The file's fields as written, before validation.

@@ -153,7 +153,7 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
         do {
             plan = try JSONDecoder.snakeCase.decode(SchedulePlan.self, from: Data(bytes))
         } catch let error as DecodingError {
-            throw InputError(file: path, "not a schedule plan: \(error.planBriefDescription)")
+            throw InputError(file: path, "not a schedule plan: \(error.briefDescription)")
         } catch {
             throw InputError(file: path, "not a schedule plan: \(error)")
         }
@@ -244,22 +244,5 @@ extension JSONEncoder {
         e.keyEncodingStrategy = .convertToSnakeCase
         e.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
         return e
-    }
-}
-
-extension DecodingError {
-    /// One line: what is wrong and where (`missing key 'layers'`, `at layers.0.permutation: expected Int32`).
-    fileprivate var planBriefDescription: String {
-        func path(_ context: Context) -> String {
-            let p = context.codingPath.map { $0.intValue.map(String.init) ?? $0.stringValue }.joined(separator: ".")
-            return p.isEmpty ? "" : " at \(p)"
-        }
-        switch self {
-        case .keyNotFound(let key, let c): return "missing key '\(key.stringValue)'\(path(c))"
-        case .typeMismatch(let type, let c): return "expected \(type)\(path(c))"
-        case .valueNotFound(let type, let c): return "expected \(type)\(path(c)), found null"
-        case .dataCorrupted(let c): return "\(c.debugDescription)\(path(c))"
-        @unknown default: return "\(self)"
-        }
     }
 }

@@ -1,5 +1,11 @@
 import Foundation
 
+/// The whole of a small input file (a checkpoint, a plan), refusing one
+/// larger than `maxBytes`; failures are `InputError`s naming `path`.
+public func readInputFile(_ path: String, maxBytes: Int, what: String) throws -> [UInt8] {
+    try InputFile(path: path).readAll(maxBytes: maxBytes, what: what)
+}
+
 /// A file opened for reading front to back in chunks, so that readers can
 /// check a header before deciding how much of the rest to take.
 ///

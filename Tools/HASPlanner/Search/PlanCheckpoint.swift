@@ -46,10 +46,15 @@ public struct PlanCheckpoint: Codable, Equatable, Sendable {
     /// Wall time at the end of each generation (parallel to `state.history`).
     public var generationSeconds: [Double]
 
+    /// Largest checkpoint `load` reads (a 3-run mnist32 GA writes ~1 MB).
+    public static let maxFileBytes = 1 << 28
+
     public static func load(from path: String) throws -> PlanCheckpoint {
-        let bytes = try Data(contentsOf: URL(fileURLWithPath: path))
-        do { return try JSONDecoder().decode(PlanCheckpoint.self, from: bytes) } catch {
-            throw InputError(file: path, "not a has-plan checkpoint (\(error.localizedDescription))")
+        let bytes = try readInputFile(path, maxBytes: maxFileBytes, what: "checkpoint")
+        do { return try JSONDecoder().decode(PlanCheckpoint.self, from: Data(bytes)) } catch let error as DecodingError {
+            throw InputError(file: path, "not a has-plan checkpoint: \(error.briefDescription)")
+        } catch {
+            throw InputError(file: path, "not a has-plan checkpoint: \(error)")
         }
     }
 
