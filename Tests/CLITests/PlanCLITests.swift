@@ -104,7 +104,7 @@ final class PlanCLITests: XCTestCase {
         let checkpoint = path("run.checkpoint.json")
         let nothing = try CLI.run("has-plan", ["plan"] + args + ga + ["--out", path("run.json"), "--resume"])
         XCTAssertNotEqual(nothing.status, 0)
-        XCTAssertEqual(nothing.stderr.split(separator: "\n"), ["Error: \(checkpoint): cannot open: No such file or directory"])
+        XCTAssertEqual(nothing.stderr.split(separator: "\n"), ["Error: \(checkpoint): no checkpoint to resume from (run without --resume to start)"])
         let process = Process()
         process.executableURL = CLI.productsDirectory.appendingPathComponent("has-plan")
         process.arguments = ["plan"] + args + ga + ["--out", path("run.json")]

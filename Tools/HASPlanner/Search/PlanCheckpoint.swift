@@ -50,6 +50,9 @@ public struct PlanCheckpoint: Codable, Equatable, Sendable {
     public static let maxFileBytes = 1 << 28
 
     public static func load(from path: String) throws -> PlanCheckpoint {
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw InputError(file: path, "no checkpoint to resume from (run without --resume to start)")
+        }
         let bytes = try readInputFile(path, maxBytes: maxFileBytes, what: "checkpoint")
         do { return try JSONDecoder().decode(PlanCheckpoint.self, from: Data(bytes)) } catch let error as DecodingError {
             throw InputError(file: path, "not a has-plan checkpoint: \(error.briefDescription)")

@@ -83,12 +83,14 @@ public struct SensitivityCheckpoint: Codable, Equatable, Sendable {
     }
 
     public static func load(from path: String) throws -> SensitivityCheckpoint {
-        let bytes: Data
-        do { bytes = try Data(contentsOf: URL(fileURLWithPath: path)) } catch {
-            throw InputError(file: path, "no checkpoint to resume from (\(error.localizedDescription))")
+        guard FileManager.default.fileExists(atPath: path) else {
+            throw InputError(file: path, "no checkpoint to resume from (run without --resume to start)")
         }
-        do { return try JSONDecoder().decode(SensitivityCheckpoint.self, from: bytes) } catch {
-            throw InputError(file: path, "not a sensitivity checkpoint (\(error.localizedDescription))")
+        let bytes = try readInputFile(path, maxBytes: PlanCheckpoint.maxFileBytes, what: "checkpoint")
+        do { return try JSONDecoder().decode(SensitivityCheckpoint.self, from: Data(bytes)) } catch let error as DecodingError {
+            throw InputError(file: path, "not a sensitivity checkpoint: \(error.briefDescription)")
+        } catch {
+            throw InputError(file: path, "not a sensitivity checkpoint: \(error)")
         }
     }
 
