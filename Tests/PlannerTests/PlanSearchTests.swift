@@ -20,7 +20,7 @@ final class PlanSearchTests: XCTestCase {
     func runKeepingCheckpoint(_ runner: PlanRunner, copyAt: Int,
                               onProgress: @escaping (Int, Int) -> Void = { _, _ in }) throws -> (PlanRunner.Result, PlanCheckpoint) {
         let checkpoint = dir.appendingPathComponent("run.checkpoint.json").path
-        let saved = dir.appendingPathComponent("saved.json").path
+        let saved = dir.appendingPathComponent("saved-\(UUID().uuidString).json").path
         runner.checkpointPath = checkpoint
         runner.onProgress = { generation, total, _, _, _ in
             onProgress(generation, total)
@@ -91,6 +91,24 @@ final class PlanSearchTests: XCTestCase {
         var otherKey = key
         otherKey.faultSeeds = [9]
         XCTAssertThrowsError(try PlanRunner(search: search, strategy: .hybrid, configuration: config, key: otherKey).run(resume: state))
+
+        // Two hybrid runs, interrupted in the second: it restarts from the saved starting plan, not a new assignment.
+        let twoKey = PlanRunKey(model: "small-cnn", weightsDigest: "d", fingerprint: "f", layers: ["c0"], strategy: .hybrid,
+                                fitnessImages: "0:150", faultSeeds: [1, 2], configuration: config, runs: 2)
+        let (two, inSecond) = try runKeepingCheckpoint(
+            PlanRunner(search: search, strategy: .hybrid, configuration: config, key: twoKey), copyAt: 9)
+        XCTAssertEqual(inSecond.finishedRuns?.count, 1)
+        XCTAssertNotNil(inSecond.start)
+        XCTAssertEqual(two.convergence.prefix(while: { !$0.step.hasPrefix("run") }).map(\.best),
+                       uninterrupted.convergence.prefix(while: { $0.step == "assign" || $0.step == "climb" }).map(\.best))
+        let twoResumed = try PlanRunner(search: search, strategy: .hybrid, configuration: config, key: twoKey).run(resume: inSecond)
+        XCTAssertEqual(twoResumed.chromosome, two.chromosome)
+        XCTAssertEqual(twoResumed.evaluations, two.evaluations)
+        XCTAssertEqual(twoResumed.convergence.map(\.best), two.convergence.map(\.best))
+        XCTAssertGreaterThanOrEqual(two.fitness, uninterrupted.fitness, "the first of the two runs is the single run")
+        var noStart = inSecond
+        noStart.start = nil
+        XCTAssertThrowsError(try PlanRunner(search: search, strategy: .hybrid, configuration: config, key: twoKey).run(resume: noStart))
     }
 
     /// The paper's "3 GA runs, best kept": each run is the single run with the next seed, the result is

@@ -87,6 +87,7 @@ extension PlanCheckpoint {
         func fail(_ problem: String) -> InputError { InputError(file: file, "not a usable has-plan checkpoint: \(problem)") }
         let done = finishedRuns ?? []
         guard done.count < runs else { throw fail("it holds \(done.count) finished runs of \(runs)") }
+        if key.strategy == .hybrid && runs > 1 && start == nil { throw fail("the hybrid's starting plan is missing") }
         if let start, !Permutations.isChromosome(start, layerSizes: layerSizes) { throw fail("the starting plan is not a permutation of each layer's rows") }
         for (i, run) in (done.map(\.state) + [state]).enumerated() {
             let name = "GA run \(i + 1)"
