@@ -94,6 +94,14 @@ public final class FaultInjector: @unchecked Sendable {
         return options
     }
 
+    /// `base` with several injectors (for example one device per layer), applied in order.
+    public static func options(_ injectors: [FaultInjector], _ base: ForwardOptions = ForwardOptions()) -> ForwardOptions {
+        var options = base
+        options.afterGEMM = { event in for injector in injectors { injector.inject(event) } }
+        options.hookedLayers = Set(injectors.flatMap(\.layers.keys))
+        return options
+    }
+
     /// Applies the faults of one layer's GEMM over a batch (no-op for clean layers).
     public func inject(_ event: GEMMEvent) {
         guard let layer = layers[event.layerName] else { return }

@@ -166,12 +166,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
                 layerProfiles[name].map { try! FaultInjector(network: network, profile: $0, faultyLayers: [name], seed: seed,
                                                              imageIndices: imageIndices, threads: 1) }
             }
-        return runScores { _ in
-            var options = ForwardOptions(permutations: permutations, threads: 1)
-            options.afterGEMM = { event in for injector in injectors { injector.inject(event) } }
-            options.hookedLayers = Set(names)
-            return options
-        }
+        return runScores { _ in FaultInjector.options(injectors, ForwardOptions(permutations: permutations, threads: 1)) }
     }
 
     /// Clean scores [N, classes].

@@ -46,19 +46,8 @@ public struct PlanCheckpoint: Codable, Equatable, Sendable {
     /// Wall time at the end of each generation (parallel to `state.history`).
     public var generationSeconds: [Double]
 
-    /// Largest checkpoint `load` reads (a 3-run mnist32 GA writes ~1 MB).
-    public static let maxFileBytes = 1 << 28
-
     public static func load(from path: String) throws -> PlanCheckpoint {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw InputError(file: path, "no checkpoint to resume from (run without --resume to start)")
-        }
-        let bytes = try readInputFile(path, maxBytes: maxFileBytes, what: "checkpoint")
-        do { return try JSONDecoder().decode(PlanCheckpoint.self, from: Data(bytes)) } catch let error as DecodingError {
-            throw InputError(file: path, "not a has-plan checkpoint: \(error.briefDescription)")
-        } catch {
-            throw InputError(file: path, "not a has-plan checkpoint: \(error)")
-        }
+        try CheckpointFile.read(PlanCheckpoint.self, from: path, kind: "has-plan")
     }
 
     public func write(to path: String) throws {

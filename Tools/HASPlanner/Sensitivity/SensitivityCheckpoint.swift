@@ -83,15 +83,7 @@ public struct SensitivityCheckpoint: Codable, Equatable, Sendable {
     }
 
     public static func load(from path: String) throws -> SensitivityCheckpoint {
-        guard FileManager.default.fileExists(atPath: path) else {
-            throw InputError(file: path, "no checkpoint to resume from (run without --resume to start)")
-        }
-        let bytes = try readInputFile(path, maxBytes: PlanCheckpoint.maxFileBytes, what: "checkpoint")
-        do { return try JSONDecoder().decode(SensitivityCheckpoint.self, from: Data(bytes)) } catch let error as DecodingError {
-            throw InputError(file: path, "not a sensitivity checkpoint: \(error.briefDescription)")
-        } catch {
-            throw InputError(file: path, "not a sensitivity checkpoint: \(error)")
-        }
+        try CheckpointFile.read(SensitivityCheckpoint.self, from: path, kind: "sensitivity")
     }
 
     /// Written to a temporary file and renamed over `path`: never half-written.
