@@ -29,10 +29,12 @@ let package = Package(
             path: "Sources/HASKernels",
             cSettings: [.unsafeFlags(["-O3", "-fno-fast-math"])]
         ),
+        // PNG decoding through libpng's full API: C, because libpng reports errors by longjmp.
+        .target(name: "HASPNG", dependencies: ["CPNG"], path: "Sources/HASPNG"),
         .target(
             name: "HASRuntime",
             dependencies: [
-                "CZlib", "CPNG", "HASKernels",
+                "CZlib", "CPNG", "HASKernels", "HASPNG",
                 .product(name: "Crypto", package: "swift-crypto"),
             ],
             path: "Sources/HASRuntime"

@@ -214,6 +214,65 @@ final class DataTests: XCTestCase {
         XCTAssertTrue(blue < red && red < green && green < white, "\(gray.pixels.suffix(4))")
     }
 
+    /// Valid PNGs of every colour type, bit depth and interlacing read as the gray
+    /// levels they hold: 16-bit samples are display values (64·257 reads as 64, not
+    /// gamma-encoded as linear light), low bit depths scale to 0…255, alpha
+    /// composites onto black.
+    func testEveryPNGVariantReadsAsItsGrayLevels() throws {
+        let (width, height) = (13, 11)  // not a multiple of 8: partial Adam7 passes
+        let levels = (0..<width * height).map { UInt8(truncatingIfNeeded: ($0 * 37) % 256) }
+        func check(_ name: String, _ encoder: PNGEncoder, _ samples: [UInt16], expect: [UInt8],
+                   tolerance: Int = 0, line: UInt = #line) throws {
+            let gray = try GrayImage.readPNG(path: try file(name, encoder.encode(samples)))
+            XCTAssertEqual([gray.height, gray.width], [height, width], name, line: line)
+            let worst = zip(gray.pixels, expect).map { abs(Int($0) - Int($1)) }.max() ?? 0
+            XCTAssertLessThanOrEqual(worst, tolerance, "\(name): off by \(worst)", line: line)
+        }
+        for interlaced in [false, true] {
+            let tag = interlaced ? "-adam7" : ""
+            let gray8 = levels.map(UInt16.init)
+            try check("gray8\(tag).png", PNGEncoder(width: width, height: height, colorType: .gray, bitDepth: 8,
+                                                    interlaced: interlaced), gray8, expect: levels)
+            try check("gray16\(tag).png", PNGEncoder(width: width, height: height, colorType: .gray, bitDepth: 16,
+                                                     interlaced: interlaced), gray8.map { $0 * 257 }, expect: levels)
+            for depth in [1, 2, 4] {
+                let top = (1 << depth) - 1
+                let samples = levels.map { UInt16(Int($0) * top / 255) }
+                try check("gray\(depth)\(tag).png", PNGEncoder(width: width, height: height, colorType: .gray,
+                                                               bitDepth: depth, interlaced: interlaced),
+                          samples, expect: samples.map { UInt8(Int($0) * 255 / top) })
+            }
+            let rgb16: [UInt16] = gray8.flatMap { [$0 * 257, $0 * 257, $0 * 257] }
+            try check("rgb16\(tag).png", PNGEncoder(width: width, height: height, colorType: .rgb, bitDepth: 16,
+                                                    interlaced: interlaced), rgb16, expect: levels, tolerance: 1)
+            // Opaque alpha: the gray level itself; alpha 0: black.
+            let opaque: [UInt16] = gray8.flatMap { [$0, 255] }
+            try check("ga8\(tag).png", PNGEncoder(width: width, height: height, colorType: .grayAlpha, bitDepth: 8,
+                                                  interlaced: interlaced), opaque, expect: levels, tolerance: 1)
+            let clear: [UInt16] = gray8.flatMap { [$0 * 257, $0 * 257, $0 * 257, 0] }
+            try check("rgba16-clear\(tag).png", PNGEncoder(width: width, height: height, colorType: .rgba,
+                                                           bitDepth: 16, interlaced: interlaced),
+                      clear, expect: [UInt8](repeating: 0, count: levels.count))
+            var palette = PNGEncoder(width: width, height: height, colorType: .palette, bitDepth: 8,
+                                     interlaced: interlaced)
+            palette.palette = (0..<256).map { (UInt8($0), UInt8($0), UInt8($0)) }
+            try check("palette\(tag).png", palette, gray8, expect: levels)
+        }
+    }
+
+    /// Large valid PNGs (incompressible noise, ~270 KB) decode intact every time:
+    /// libpng reads the file's bytes until the decode ends, so they must outlive it.
+    func testLargePNGsDecodeIntact() throws {
+        var rng = SplitMix64(seed: 7)
+        let side = 520
+        let pixels = (0..<side * side).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
+        let image = GrayImage(height: side, width: side, pixels: pixels)
+        let png = path("noise.png")
+        try image.writePNG(to: png)
+        XCTAssertGreaterThan(try bytes(of: png).count, 200_000)
+        for _ in 0..<20 { XCTAssertEqual(try GrayImage.readPNG(path: png), image) }
+    }
+
     func testCorruptPNG() throws {
         let png = path("digit.png")
         try GrayImage(height: 28, width: 28, pixels: [UInt8](repeating: 9, count: 784)).writePNG(to: png)

@@ -1,4 +1,6 @@
 import CPNG
+import Foundation
+import HASPNG
 
 /// An 8-bit gray image, row-major, e.g. a digit read from a PNG file.
 public struct GrayImage: Equatable, Sendable {
@@ -22,39 +24,35 @@ public struct GrayImage: Equatable, Sendable {
 
     /// Decodes a PNG file to 8-bit gray.
     ///
-    /// Goes through libpng's simplified API, which converts every PNG flavor
-    /// (RGB, palette, 16-bit, with alpha) to 8-bit gray; transparent pixels are
-    /// composited onto black, the background of MNIST-style digits.
+    /// Every valid PNG flavour (gray, RGB, palette, 1–16 bits, tRNS or alpha,
+    /// interlaced) becomes 8-bit gray as `has_png_decode_gray` says: stored
+    /// samples are display values, colour is weighted as Rec. 709, transparent
+    /// pixels are composited onto black, the background of MNIST-style digits.
     public static func readPNG(path: String) throws -> GrayImage {
         let bytes = try InputFile(path: path).readAll(maxBytes: maxFileBytes, what: "PNG file")
         // Checked here because libpng's message for a short non-PNG is "read beyond end of data".
         guard bytes.starts(with: [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]) else {
             throw InputError(file: path, "not a PNG file (no PNG signature)")
         }
-        let image = UnsafeMutablePointer<png_image>.allocate(capacity: 1)
-        defer { image.deallocate() }
-        // libpng keeps a pointer to the png_image for its error handler, so it
-        // lives at a fixed address (not a Swift inout) across the calls.
-        image.initialize(to: png_image())
-        image.pointee.version = UInt32(PNG_IMAGE_VERSION)
-        let begun = bytes.withUnsafeBytes { png_image_begin_read_from_memory(image, $0.baseAddress, $0.count) }
-        guard begun != 0 else { throw pngError(image, path: path) }
-        let (width, height) = (Int(image.pointee.width), Int(image.pointee.height))
-        guard width <= maxSide, height <= maxSide, width * height <= maxPixels else {
-            png_image_free(image)
+        var pixels: UnsafeMutablePointer<UInt8>?
+        var width: Int64 = 0, height: Int64 = 0
+        var message = [CChar](repeating: 0, count: 256)
+        let decoded = bytes.withUnsafeBufferPointer {
+            has_png_decode_gray($0.baseAddress, $0.count, Int64(maxSide), Int64(maxPixels),
+                                &pixels, &width, &height, &message, message.count)
+        }
+        defer { free(pixels) }
+        if decoded == 2 {
             throw InputError(file: path, "PNG is \(width)×\(height) pixels, more than this reader accepts "
                 + "(at most \(maxSide) a side and \(maxPixels) in all)")
         }
-        image.pointee.format = UInt32(PNG_FORMAT_GRAY)
-        var black = png_color(red: 0, green: 0, blue: 0)
-        var failed = false
-        let pixels = [UInt8](unsafeUninitializedCapacity: width * height) { buffer, initialized in
-            // finish_read frees libpng's state whether it succeeds or not.
-            failed = png_image_finish_read(image, &black, buffer.baseAddress, Int32(width), nil) == 0
-            initialized = failed ? 0 : width * height
+        guard decoded == 1, let pixels else {
+            let reason = String(decoding: message.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }, as: UTF8.self)
+            throw InputError(file: path, "not a readable PNG: \(reason.isEmpty ? "libpng failed" : reason)")
         }
-        if failed { throw pngError(image, path: path) }
-        return GrayImage(height: height, width: width, pixels: pixels)
+        let count = Int(width * height)
+        return GrayImage(height: Int(height), width: Int(width),
+                         pixels: [UInt8](UnsafeBufferPointer(start: pixels, count: count)))
     }
 
     /// Writes the image as an 8-bit gray PNG.
