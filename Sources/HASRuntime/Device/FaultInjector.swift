@@ -66,11 +66,19 @@ public final class FaultInjector: @unchecked Sendable {
     ///   - seed: the fault seed (see `FaultKeys.trialSeed` for trials).
     ///   - imageIndices: data-set index of each image of the run, when the run is a subset.
     /// - Throws: `InputError(file: "--faulty-layers")` for a layer the network does not have.
-    public init(network: Network, profile: FaultProfile, faultyLayers: [String]? = nil, seed: UInt64,
-                imageIndices: [Int]? = nil, threads: Int = Parallelism.threads) throws {
+    public convenience init(network: Network, profile: FaultProfile, faultyLayers: [String]? = nil, seed: UInt64,
+                            imageIndices: [Int]? = nil, threads: Int = Parallelism.threads) throws {
+        self.init(layers: try network.deviceLayers(named: faultyLayers), profile: profile, seed: seed,
+                  imageIndices: imageIndices, threads: threads)
+    }
+
+    /// The injector of `layers` (GEMMs that need not belong to a network, e.g. a
+    /// `SimulatedDevice`'s diagnostic GEMMs).
+    init(layers faultyLayers: [DeviceLayer], profile: FaultProfile, seed: UInt64, imageIndices: [Int]? = nil,
+         threads: Int = Parallelism.threads) {
         self.profile = profile
         self.seed = seed
-        self.faultyLayers = try network.deviceLayers(named: faultyLayers)
+        self.faultyLayers = faultyLayers
         self.imageIndices = imageIndices
         self.threads = threads
         self.sampler = FaultSampler(profile: profile)
