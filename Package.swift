@@ -52,7 +52,11 @@ let package = Package(
             path: "Tools/HASTraining"
         ),
         .target(name: "HASPlanner", dependencies: ["HASRuntime"], path: "Tools/HASPlanner"),
-        .target(name: "HASDiagnosis", dependencies: ["HASRuntime"], path: "Tools/HASDiagnosis"),
+        .target(
+            name: "HASDiagnosis",
+            dependencies: ["HASRuntime", .product(name: "Crypto", package: "swift-crypto")],
+            path: "Tools/HASDiagnosis"
+        ),
         .executableTarget(
             name: "has-train",
             dependencies: ["HASTraining", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],

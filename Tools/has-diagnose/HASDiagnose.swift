@@ -2,14 +2,15 @@ import ArgumentParser
 import Foundation
 import HASRuntime
 
-/// `has-diagnose`: fault profiles of devices — synthetic ones the paper's way,
-/// and (later) estimated from a black-box device.
+/// `has-diagnose`: fault profiles of devices — estimated from a black-box
+/// device (the default subcommand), or synthetic ones the paper's way.
 @main
 struct HASDiagnose: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "has-diagnose",
         abstract: "Create or estimate fault profiles of (simulated) accelerators.",
-        subcommands: [Synth.self, Diagnose.self]
+        subcommands: [Diagnose.self, Synth.self],
+        defaultSubcommand: Diagnose.self
     )
 }
 
@@ -82,15 +83,4 @@ extension HASDiagnose {
         }
     }
 
-    /// `has-diagnose diagnose`: estimating a real device's rates is not built yet.
-    struct Diagnose: ParsableCommand {
-        static let configuration = CommandConfiguration(
-            abstract: "Estimate per-PE fault rates of a device (not available yet).")
-
-        func run() throws {
-            FileHandle.standardError.write(Data(
-                "Error: has-diagnose diagnose is not available yet; use has-diagnose synth for synthetic devices\n".utf8))
-            throw ExitCode(2)
-        }
-    }
 }

@@ -84,8 +84,14 @@ extension FaultProfile {
                   let lower = raw.origin.lower, let upper = raw.origin.upper else {
                 throw fail("a diagnosed origin needs samples, errors, confidence, lower and upper")
             }
+            let o = raw.origin
+            if let unresolved = o.unresolved, unresolved.contains(where: { $0.count != 2 }) {
+                throw fail("origin.unresolved must list [block, thread] pairs")
+            }
             origin = .diagnosed(Diagnosis(samples: samples, errors: errors, confidence: confidence, lower: lower,
-                                          upper: upper, method: raw.origin.method))
+                                          upper: upper, method: o.method, identifiedKind: o.identifiedKind,
+                                          kindEvidence: o.kindEvidence, unresolved: o.unresolved, gemms: o.gemms,
+                                          precision: o.precision, rateFloor: o.rateFloor))
         default:
             throw fail("origin type '\(raw.origin.type)' is unknown (expected synthetic or diagnosed)")
         }
@@ -123,6 +129,14 @@ extension FaultProfile {
         case .diagnosed(let d):
             originFields = [#""type": "diagnosed""#, #""confidence": \#(number(d.confidence))"#]
             if let method = d.method { originFields.append(#""method": \#(string(method))"#) }
+            if let kind = d.identifiedKind { originFields.append(#""identified_kind": \#(string(kind))"#) }
+            if let evidence = d.kindEvidence { originFields.append(#""kind_evidence": \#(string(evidence))"#) }
+            if let gemms = d.gemms { originFields.append(#""gemms": \#(gemms)"#) }
+            if let precision = d.precision { originFields.append(#""precision": \#(number(precision))"#) }
+            if let floor = d.rateFloor { originFields.append(#""rate_floor": \#(number(floor))"#) }
+            if let unresolved = d.unresolved {
+                originFields.append(#""unresolved": [\#(unresolved.map { "[\($0[0]), \($0[1])]" }.joined(separator: ", "))]"#)
+            }
             originFields += [
                 #""samples": \#(matrix(d.samples.map { $0.map(Double.init) }, indent: "    "))"#,
                 #""errors": \#(matrix(d.errors.map { $0.map(Double.init) }, indent: "    "))"#,
@@ -172,8 +186,16 @@ private struct RawProfile: Decodable {
         var lower: [[Double]]?
         var upper: [[Double]]?
         var method: String?
+        var identifiedKind: String?
+        var kindEvidence: String?
+        var unresolved: [[Int]]?
+        var gemms: Int?
+        var precision: Double?
+        var rateFloor: Double?
         enum CodingKeys: String, CodingKey {
             case type, frMax = "fr_max", seed, samples, errors, confidence, lower, upper, method
+            case identifiedKind = "identified_kind", kindEvidence = "kind_evidence", unresolved, gemms, precision
+            case rateFloor = "rate_floor"
         }
     }
     var format: String?

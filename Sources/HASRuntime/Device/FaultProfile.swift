@@ -60,14 +60,30 @@ public struct FaultProfile: Equatable, Sendable {
         public var upper: [[Double]]
         /// Free text: method, device, date.
         public var method: String?
+        /// The error kind the corruption patterns showed ("none" when no fault was seen), and why.
+        public var identifiedKind: String?
+        public var kindEvidence: String?
+        /// [block, thread] of each PE whose interval is wider than asked (the budget ran out).
+        public var unresolved: [[Int]]?
+        /// Diagnostic GEMMs run; the precision and rate floor asked for.
+        public var gemms: Int?
+        public var precision: Double?
+        public var rateFloor: Double?
         public init(samples: [[Int]], errors: [[Int]], confidence: Double, lower: [[Double]], upper: [[Double]],
-                    method: String? = nil) {
+                    method: String? = nil, identifiedKind: String? = nil, kindEvidence: String? = nil,
+                    unresolved: [[Int]]? = nil, gemms: Int? = nil, precision: Double? = nil, rateFloor: Double? = nil) {
             self.samples = samples
             self.errors = errors
             self.confidence = confidence
             self.lower = lower
             self.upper = upper
             self.method = method
+            self.identifiedKind = identifiedKind
+            self.kindEvidence = kindEvidence
+            self.unresolved = unresolved
+            self.gemms = gemms
+            self.precision = precision
+            self.rateFloor = rateFloor
         }
     }
 

@@ -110,6 +110,6 @@ private func systemRead(_ fd: Int32, _ buffer: UnsafeMutableRawPointer, _ count:
 }
 
 /// The C library's text for the current `errno`.
-func systemError() -> String {
+public func systemError() -> String {
     String(cString: strerror(errno))
 }

@@ -1,4 +1,0 @@
-import XCTest
-
-/// Placeholder so the target builds before its tests land; asserts nothing about features.
-final class DiagnosisPackageTests: XCTestCase {}
