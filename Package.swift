@@ -64,7 +64,8 @@ let package = Package(
         ),
         .executableTarget(
             name: "has-plan",
-            dependencies: ["HASPlanner", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASPlanner", "HASDiagnosis", "HASRuntime",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-plan"
         ),
         .executableTarget(

@@ -54,6 +54,9 @@ struct HASRun: ParsableCommand {
     @Option(help: "Seed of the fault draws with --device.")
     var seed: UInt64 = 0
 
+    @Option(help: "With --device: simulate this profile's faults instead (e.g. the true device behind a diagnosed --device profile); --device still chooses the plan.")
+    var simulate: String?
+
     @Option(help: "Schedule plan to apply with --device (default: <plans>/<model>/<fingerprint>.json if present).")
     var plan: String?
 
@@ -80,7 +83,9 @@ struct HASRun: ParsableCommand {
         if device == nil && (faultyLayers != nil || trials != 1) {
             throw ValidationError("--faulty-layers and --trials go with --device")
         }
-        if device == nil && (plan != nil || compare) { throw ValidationError("--plan and --compare go with --device") }
+        if device == nil && (plan != nil || compare || simulate != nil) {
+            throw ValidationError("--plan, --compare and --simulate go with --device")
+        }
         if !(1...10_000).contains(trials) { throw ValidationError("--trials must be between 1 and 10000") }
         if let faultyLayers, faultyLayers.split(separator: ",").isEmpty {
             throw ValidationError("--faulty-layers needs at least one layer name")
@@ -103,6 +108,11 @@ struct HASRun: ParsableCommand {
         }
         // Check the device and the layer names before any classification.
         let profile = try device.map { try FaultProfile.load(path: $0) }
+        // The device as simulated: --device itself unless --simulate names the device it describes.
+        let simulated = try simulate.map { try FaultProfile.load(path: $0) } ?? profile
+        if let simulate, let profile, let simulated, simulated.geometry != profile.geometry || simulated.tiling != profile.tiling {
+            throw InputError(file: simulate, "geometry or tiling differs from --device \(device!)'s: not the same device")
+        }
         let layers = faultyLayers.map { $0.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) } }
         let deviceLayers = try network.deviceLayers(named: layers)
         let selection = try profile.flatMap {
@@ -120,11 +130,11 @@ struct HASRun: ParsableCommand {
         var result = clean
         var faulty: RunReport.Device?
         var unplannedAccuracy: Double?
-        if let device, let profile {
+        if let device, let profile, let simulated {
             if selection == nil { PlanSelection.note("no plan for \(network.name) on device \(profile.fingerprint.prefix(12))… in \(plans)/; running unshuffled") }
             func faultyRuns(_ permutations: [String: [Int32]], _ label: String) throws -> [Classification] {
                 try (0..<trials).map { trial in
-                    let injector = try FaultInjector(network: network, profile: profile, faultyLayers: layers,
+                    let injector = try FaultInjector(network: network, profile: simulated, faultyLayers: layers,
                                                      seed: FaultKeys.trialSeed(seed, trial: trial), threads: threadCount)
                     return try classify("\(label)trial \(trial + 1)/\(trials)",
                                         injector.options(ForwardOptions(permutations: permutations, threads: threadCount)))
@@ -136,7 +146,7 @@ struct HASRun: ParsableCommand {
                 unplannedAccuracy = FaultyEvaluation.mean(unplanned.map { $0.accuracy(labels: labels) })
             }
             result = runs[0]
-            faulty = RunReport.Device(path: device, profile: profile,
+            faulty = RunReport.Device(path: simulate ?? device, profile: simulated,
                                       layers: deviceLayers.map(\.name), seed: seed,
                                       runs: runs, clean: clean, labels: set.labels)
         }

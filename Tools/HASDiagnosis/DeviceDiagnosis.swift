@@ -202,7 +202,7 @@ public struct DiagnosisResult: Sendable {
             method: "has-diagnose: K=1 GEMMs of 1.9999999/3.9999998, Wilson interval / visibility",
             identifiedKind: identification.kind?.rawValue ?? "none", kindEvidence: identification.summary,
             unresolved: unresolved.map { [$0 / threads, $0 % threads] }, gemms: state.gemms,
-            precision: settings.precision, rateFloor: settings.rateFloor)
+            precision: settings.precision, rateFloor: settings.rateFloor, visibility: estimates.first?.visibility)
         return try FaultProfile(geometry: .init(blocks: blocks, threads: threads), tiling: tiling,
                                 kind: identification.kind ?? .bitflip, exponentBits: identification.exponentBits,
                                 rates: matrix(\.rate), origin: .diagnosed(diagnosis))

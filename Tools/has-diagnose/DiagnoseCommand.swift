@@ -55,10 +55,6 @@ extension HASDiagnose {
         var resume = false
 
         func validate() throws {
-            var settings = DiagnosisSettings(precision: precision, rateFloor: rateFloor, confidence: confidence,
-                                             maxGEMMs: maxGEMMs, maxSeconds: maxSeconds)
-            settings.maxColumns = 16384
-            if let problem = settings.problem { throw ValidationError(problem) }
             if threads < 1 { throw ValidationError("--threads must be at least 1") }
         }
 
@@ -72,14 +68,15 @@ extension HASDiagnose {
         }
 
         func diagnose() throws {
+            let settings = DiagnosisSettings(precision: precision, rateFloor: rateFloor, confidence: confidence,
+                                             maxGEMMs: maxGEMMs, maxSeconds: maxSeconds)
+            if let problem = settings.problem { throw InputError(file: "has-diagnose", problem) }
             let profile = try FaultProfile.load(path: device)
             let truthProfile = try truth.map { try FaultProfile.load(path: $0) }
             if let truthProfile, truthProfile.geometry != profile.geometry {
                 throw InputError(file: truth!, "geometry \(truthProfile.geometry.blocks)×\(truthProfile.geometry.threads) "
                                  + "differs from the device's")
             }
-            let settings = DiagnosisSettings(precision: precision, rateFloor: rateFloor, confidence: confidence,
-                                             maxGEMMs: maxGEMMs, maxSeconds: maxSeconds)
             let checkpointPath = out + ".checkpoint.json"
             let deviceID = "simulated \(profile.fingerprint) seed \(seed)"
             let resumed = try resume ? DiagnosisCheckpoint.load(from: checkpointPath, device: deviceID, settings: settings) : nil

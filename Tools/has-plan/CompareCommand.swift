@@ -33,7 +33,8 @@ struct CompareCommand: ParsableCommand {
             let key = PlanRunKey(model: loaded.network.name, weightsDigest: loaded.bundle.weightsDigest,
                                  fingerprint: loaded.profile.fingerprint, layers: search.layers.map(\.name),
                                  strategy: strategy, fitnessImages: problem.fitnessRange, faultSeeds: problem.fitnessSeeds,
-                                 configuration: config, climbBudget: ga.climb, runs: ga.runs)
+                                 configuration: config, climbBudget: ga.climb, runs: ga.runs, robust: problem.robust,
+                             robustSeed: problem.robustSeed)
             let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
             runner.polishBudget = ga.polish
             runner.climbBudget = ga.climb

@@ -58,7 +58,8 @@ struct PlanCommand: ParsableCommand {
         let key = PlanRunKey(model: network.name, weightsDigest: loaded.bundle.weightsDigest, fingerprint: fingerprint,
                              layers: search.layers.map(\.name), strategy: strategy, fitnessImages: problem.fitnessRange,
                              faultSeeds: problem.fitnessSeeds, configuration: config,
-                             climbBudget: ga.climb, runs: ga.runs)
+                             climbBudget: ga.climb, runs: ga.runs, robust: problem.robust,
+                             robustSeed: problem.robustSeed)
         let resumeFrom = resume ? try PlanCheckpoint.load(from: checkpointPath) : nil
         let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
         runner.polishBudget = ga.polish
@@ -90,7 +91,7 @@ struct PlanCommand: ParsableCommand {
                               crossoverRate: isGA ? config.crossoverRate : nil, mutationRate: isGA ? config.mutationRate : nil,
                               polish: strategy == .hybrid && ga.polish > 0 ? ga.polish : nil,
                               climb: strategy == .hybrid ? ga.climb ?? 5 * config.population : nil,
-                              runs: isGA && ga.runs > 1 ? ga.runs : nil,
+                              runs: isGA && ga.runs > 1 ? ga.runs : nil, robust: problem.robust > 0 ? problem.robust : nil,
                               evaluations: result.evaluations, wallSeconds: (result.seconds * 10).rounded() / 10,
                               fitnessImages: loaded.fitness.range, heldOutImages: loaded.heldOut?.range,
                               dataset: loaded.imagesPath, created: ISO8601DateFormatter().string(from: Date())),

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASDiagnosis
 import HASPlanner
 import HASRuntime
 
@@ -41,10 +42,17 @@ struct ProblemOptions: ParsableArguments {
     @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
     var threads: Int?
 
+    @Option(help: "Plan for K devices drawn from a diagnosed profile's posterior (each PE's rate given its counts) instead of its point estimate alone (0: off).")
+    var robust: Int = 0
+
+    @Option(name: .customLong("robust-seed"), help: "Seed of the --robust draws.")
+    var robustSeed: UInt64 = 1
+
     func validate() throws {
         if evals < 1 { throw ValidationError("--evals must be at least 1") }
         if let matrixImages, matrixImages < 1 { throw ValidationError("--matrix-images must be at least 1") }
         if heldOutTrials < 1 { throw ValidationError("--held-out-trials must be at least 1") }
+        if !(0...64).contains(robust) { throw ValidationError("--robust must be between 0 and 64") }
         if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
         if (images == nil) != (labels == nil) { throw ValidationError("give --images and --labels together") }
         _ = try ProblemOptions.range(fitnessRange, option: "--fitness-range")
@@ -121,7 +129,9 @@ struct ProblemOptions: ParsableArguments {
     func search(_ loaded: Loaded) throws -> PlanSearch {
         let search = try PlanSearch(network: loaded.network, profile: loaded.profile, layers: layerNames,
                        images: loaded.fitness.images, labels: loaded.fitness.labels, imageIndices: loaded.fitness.indices,
-                       faultSeeds: fitnessSeeds, threads: threads ?? Parallelism.threads)
+                       faultSeeds: fitnessSeeds, threads: threads ?? Parallelism.threads,
+                       devices: robust > 0 ? try PosteriorDevices.draw(from: loaded.profile, count: robust, seed: robustSeed,
+                                                                       file: profile) : [])
         search.matrixImages = matrixImages
         return search
     }

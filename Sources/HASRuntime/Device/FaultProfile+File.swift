@@ -91,7 +91,7 @@ extension FaultProfile {
             origin = .diagnosed(Diagnosis(samples: samples, errors: errors, confidence: confidence, lower: lower,
                                           upper: upper, method: o.method, identifiedKind: o.identifiedKind,
                                           kindEvidence: o.kindEvidence, unresolved: o.unresolved, gemms: o.gemms,
-                                          precision: o.precision, rateFloor: o.rateFloor))
+                                          precision: o.precision, rateFloor: o.rateFloor, visibility: o.visibility))
         default:
             throw fail("origin type '\(raw.origin.type)' is unknown (expected synthetic or diagnosed)")
         }
@@ -134,6 +134,7 @@ extension FaultProfile {
             if let gemms = d.gemms { originFields.append(#""gemms": \#(gemms)"#) }
             if let precision = d.precision { originFields.append(#""precision": \#(number(precision))"#) }
             if let floor = d.rateFloor { originFields.append(#""rate_floor": \#(number(floor))"#) }
+            if let visibility = d.visibility { originFields.append(#""visibility": \#(number(visibility))"#) }
             if let unresolved = d.unresolved {
                 originFields.append(#""unresolved": [\#(unresolved.map { "[\($0[0]), \($0[1])]" }.joined(separator: ", "))]"#)
             }
@@ -192,10 +193,11 @@ private struct RawProfile: Decodable {
         var gemms: Int?
         var precision: Double?
         var rateFloor: Double?
+        var visibility: Double?
         enum CodingKeys: String, CodingKey {
             case type, frMax = "fr_max", seed, samples, errors, confidence, lower, upper, method
             case identifiedKind = "identified_kind", kindEvidence = "kind_evidence", unresolved, gemms, precision
-            case rateFloor = "rate_floor"
+            case rateFloor = "rate_floor", visibility
         }
     }
     var format: String?

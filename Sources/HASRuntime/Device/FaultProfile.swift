@@ -69,9 +69,12 @@ public struct FaultProfile: Equatable, Sendable {
         public var gemms: Int?
         public var precision: Double?
         public var rateFloor: Double?
+        /// The fraction of the kind's faults the counted products reveal: rate = errors / samples / visibility.
+        public var visibility: Double?
         public init(samples: [[Int]], errors: [[Int]], confidence: Double, lower: [[Double]], upper: [[Double]],
                     method: String? = nil, identifiedKind: String? = nil, kindEvidence: String? = nil,
-                    unresolved: [[Int]]? = nil, gemms: Int? = nil, precision: Double? = nil, rateFloor: Double? = nil) {
+                    unresolved: [[Int]]? = nil, gemms: Int? = nil, precision: Double? = nil, rateFloor: Double? = nil,
+                    visibility: Double? = nil) {
             self.samples = samples
             self.errors = errors
             self.confidence = confidence
@@ -84,6 +87,7 @@ public struct FaultProfile: Equatable, Sendable {
             self.gemms = gemms
             self.precision = precision
             self.rateFloor = rateFloor
+            self.visibility = visibility
         }
     }
 
@@ -196,6 +200,10 @@ public struct FaultProfile: Equatable, Sendable {
                 for i in 0..<t where d.errors[s][i] > d.samples[s][i] {
                     return "origin errors[\(s)][\(i)] = \(d.errors[s][i]) exceeds samples \(d.samples[s][i])"
                 }
+            }
+            if let v = d.visibility, !(v > 0 && v <= 1) { return "origin visibility must be in (0, 1], got \(v)" }
+            for pair in d.unresolved ?? [] where !(0..<b ~= pair[0] && 0..<t ~= pair[1]) {
+                return "origin unresolved lists PE \(pair) outside the geometry"
             }
         }
         return nil

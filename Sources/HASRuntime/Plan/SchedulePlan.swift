@@ -48,6 +48,8 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
         public var polish: Int?
         /// Evaluation budget of the hybrid's cost-matrix-guided climb before the GA (`--climb`).
         public var climb: Int?
+        /// Devices drawn from the diagnosed profile's posterior that the plan was made for (`--robust`).
+        public var robust: Int?
         /// Distinct plans evaluated (each over `faultSeeds.count` fault draws).
         public var evaluations: Int
         public var wallSeconds: Double
@@ -57,12 +59,13 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
         public var dataset: String?
         public var created: String?
         public init(strategy: String, seed: UInt64, faultSeeds: [UInt64], population: Int? = nil, generations: Int? = nil,
-                    crossoverRate: Double? = nil, mutationRate: Double? = nil, polish: Int? = nil, climb: Int? = nil, runs: Int? = nil, evaluations: Int,
+                    crossoverRate: Double? = nil, mutationRate: Double? = nil, polish: Int? = nil, climb: Int? = nil, runs: Int? = nil,
+                    robust: Int? = nil, evaluations: Int,
                     wallSeconds: Double, fitnessImages: String, heldOutImages: String? = nil, dataset: String? = nil, created: String? = nil) {
             self.strategy = strategy; self.seed = seed; self.faultSeeds = faultSeeds
             self.population = population; self.generations = generations
             self.crossoverRate = crossoverRate; self.mutationRate = mutationRate; self.polish = polish
-            self.climb = climb; self.runs = runs
+            self.climb = climb; self.runs = runs; self.robust = robust
             self.evaluations = evaluations; self.wallSeconds = wallSeconds
             self.fitnessImages = fitnessImages; self.heldOutImages = heldOutImages
             self.dataset = dataset; self.created = created

@@ -16,16 +16,21 @@ public struct PlanRunKey: Codable, Equatable, Sendable {
     public var climbBudget: Int?
     /// Independent GA runs when more than one (nil: one).
     public var runs: Int?
+    /// Posterior devices planned for (`--robust K`) and their seed; nil: the profile alone.
+    public var robust: Int?
+    public var robustSeed: UInt64?
 
     public init(model: String, weightsDigest: String, fingerprint: String, layers: [String], strategy: Strategy,
                 fitnessImages: String, faultSeeds: [UInt64], configuration: GAConfiguration, climbBudget: Int? = nil,
-                runs: Int = 1) {
+                runs: Int = 1, robust: Int = 0, robustSeed: UInt64 = 1) {
         self.model = model; self.weightsDigest = weightsDigest; self.fingerprint = fingerprint; self.layers = layers
         self.strategy = strategy; self.fitnessImages = fitnessImages; self.faultSeeds = faultSeeds
         self.configuration = configuration
         self.climbBudget = climbBudget
         precondition(runs >= 1, "runs must be at least 1")
         self.runs = runs == 1 ? nil : runs
+        self.robust = robust > 0 ? robust : nil
+        self.robustSeed = robust > 0 ? robustSeed : nil
     }
 }
 

@@ -28,9 +28,15 @@ public final class PlanSearch {
     public let evaluator: PlanEvaluator
     /// Whether the fast incremental evaluator applies (one conv before pool and dense).
     public let incremental: Bool
+    /// The devices fitness is averaged over (`profile` alone unless others were given), each with its evaluator.
+    public let devices: [(profile: FaultProfile, evaluator: PlanEvaluator)]
 
+    /// - Parameter devices: devices to plan for together (e.g. drawn from a diagnosis'
+    ///   posterior): fitness is their mean accuracy and the assignment's cost matrices
+    ///   their mean; `profile` still keys the plan. Empty: `profile` alone.
     public init(network: Network, profile: FaultProfile, layers: [String], images: Tensor, labels: [Int],
-                imageIndices: [Int], faultSeeds: [UInt64], threads: Int = Parallelism.threads) throws {
+                imageIndices: [Int], faultSeeds: [UInt64], threads: Int = Parallelism.threads,
+                devices: [FaultProfile] = []) throws {
         self.network = network
         self.profile = profile
         self.layers = try network.deviceLayers(named: layers, option: "--layers")
@@ -39,18 +45,22 @@ public final class PlanSearch {
         self.imageIndices = imageIndices
         self.faultSeeds = faultSeeds
         self.threads = threads
-        if self.layers.count == 1, profile.expectedFaultsPerImage(self.layers[0].map(on: profile)) <= PlanSearch.incrementalFaultLimit,
-           let fast = try IncrementalConvEvaluator(network: network, profile: profile, layer: self.layers[0].name,
-                                                   images: images, labels: labels, imageIndices: imageIndices,
-                                                   seeds: faultSeeds, threads: threads) {
-            evaluator = fast
-            incremental = true
-        } else {
-            evaluator = FullPlanEvaluator(try FaultyEvaluator(network: network, images: images, labels: labels,
-                                                              imageIndices: imageIndices, profile: profile,
-                                                              faultyLayers: self.layers.map(\.name), threads: threads))
-            incremental = false
+        let layerNames = self.layers.map(\.name), single = self.layers.count == 1 ? self.layers[0] : nil
+        func makeEvaluator(for device: FaultProfile) throws -> (PlanEvaluator, Bool) {
+            if let single, device.expectedFaultsPerImage(single.map(on: device)) <= PlanSearch.incrementalFaultLimit,
+               let fast = try IncrementalConvEvaluator(network: network, profile: device, layer: single.name,
+                                                       images: images, labels: labels, imageIndices: imageIndices,
+                                                       seeds: faultSeeds, threads: threads) {
+                return (fast, true)
+            }
+            return (FullPlanEvaluator(try FaultyEvaluator(network: network, images: images, labels: labels,
+                                                          imageIndices: imageIndices, profile: device,
+                                                          faultyLayers: layerNames, threads: threads)), false)
         }
+        let made = try (devices.isEmpty ? [profile] : devices).map { ($0, try makeEvaluator(for: $0)) }
+        self.devices = made.map { ($0.0, $0.1.0) }
+        evaluator = made.count == 1 ? made[0].1.0 : DeviceAverageEvaluator(made.map(\.1.0))
+        incremental = made.allSatisfy(\.1.1)
     }
 
     /// Above this many expected faults per image, the incremental evaluator's
@@ -120,23 +130,17 @@ public final class PlanSearch {
             let matrix: [[Double]]?
             if top <= 0 {
                 matrix = nil
-            } else if let fast = evaluator as? IncrementalConvEvaluator {
-                matrix = fast.pairCosts(seeds: faultSeeds)
-            } else if PositionCostMatrix.applies(to: layer, on: profile) {
-                let count = min(labels.count, matrixImages ?? labels.count)
-                let per = images.count / max(1, labels.count)
-                let subset = count == labels.count ? images
-                    : Tensor(shape: [count] + images.shape.dropFirst(), data: Array(images.data[0..<(count * per)]))
-                matrix = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: subset,
-                                                        labels: Array(labels.prefix(count)),
-                                                        imageIndices: Array(imageIndices.prefix(count)), seeds: faultSeeds,
-                                                        threads: threads, upstream: upstreamPlan) { progress(layer.name, $0, $1) }
             } else {
-                levels = [top / 2, top]
-                costs = try RowSensitivity.measure(network: network, profile: profile, layer: layer, images: images,
-                                                   labels: labels, imageIndices: imageIndices, seeds: faultSeeds,
-                                                   levels: levels, threads: threads) { progress(layer.name, $0, $1) }
-                matrix = AssignmentStrategy.matrix(costs: costs, levels: levels, exposure: e)
+                // Per device, then averaged (one device unless planning for several).
+                var sum: [[Double]]? = nil
+                for device in devices {
+                    let m = try costMatrix(layer, device: device, exposure: e, upstream: upstreamPlan, progress: progress)
+                    levels = m.levels
+                    costs = m.costs
+                    sum = sum.map { zip($0, m.matrix).map { zip($0, $1).map(+) } } ?? m.matrix
+                }
+                let scale = 1 / Double(devices.count)
+                matrix = sum.map { $0.map { $0.map { $0 * scale } } }
             }
             result.chromosome.append(matrix.map { AssignmentStrategy.permutation(matrix: $0) } ?? Permutations.identity(layer.shape.m))
             // Later layers' matrices are measured with this one faulty under its assignment.
@@ -149,6 +153,35 @@ public final class PlanSearch {
         let one = max(1e-6, Date().timeIntervalSince(timed))
         result.evaluationEquivalents = 1 + Int((measuring / one).rounded(.up))
         return result
+    }
+
+    /// One device's cost[row][position] matrix for `layer` (see `assign`), with the
+    /// rate levels and per-row costs when the rate model was used.
+    func costMatrix(_ layer: DeviceLayer, device: (profile: FaultProfile, evaluator: PlanEvaluator), exposure e: [Double],
+                    upstream upstreamPlan: [String: [Int32]], progress: (String, Int, Int) -> Void) throws
+        -> (matrix: [[Double]], levels: [Double], costs: [[Double]]) {
+        let profile = device.profile, top = e.max() ?? 0
+        var levels: [Double] = [], costs: [[Double]] = []
+        let matrix: [[Double]]
+        if let fast = device.evaluator as? IncrementalConvEvaluator {
+            matrix = fast.pairCosts(seeds: faultSeeds)
+        } else if PositionCostMatrix.applies(to: layer, on: profile) {
+            let count = min(labels.count, matrixImages ?? labels.count)
+            let per = images.count / max(1, labels.count)
+            let subset = count == labels.count ? images
+                : Tensor(shape: [count] + images.shape.dropFirst(), data: Array(images.data[0..<(count * per)]))
+            matrix = try PositionCostMatrix.measure(network: network, profile: profile, layer: layer, images: subset,
+                                                    labels: Array(labels.prefix(count)),
+                                                    imageIndices: Array(imageIndices.prefix(count)), seeds: faultSeeds,
+                                                    threads: threads, upstream: upstreamPlan) { progress(layer.name, $0, $1) }
+        } else {
+            levels = [top / 2, top]
+            costs = try RowSensitivity.measure(network: network, profile: profile, layer: layer, images: images,
+                                               labels: labels, imageIndices: imageIndices, seeds: faultSeeds,
+                                               levels: levels, threads: threads) { progress(layer.name, $0, $1) }
+            matrix = AssignmentStrategy.matrix(costs: costs, levels: levels, exposure: e)
+        }
+        return (matrix, levels, costs)
     }
 
     /// The hybrid's initial population: the assignment, then copies of it with
