@@ -8,7 +8,7 @@ struct HASBench: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "has-bench",
         abstract: "Benchmarks of the HAS runtime.",
-        subcommands: [GEMM.self, Inference.self, Load.self, Faults.self]
+        subcommands: [GEMM.self, Inference.self, Load.self, Faults.self, Diagnosis.self]
     )
 }
 
