@@ -1,4 +1,5 @@
 import HASRuntime
+import HASTestSupport
 import XCTest
 
 /// A device where exactly one PE fails with p = 1 corrupts exactly the partial

@@ -1,4 +1,5 @@
 import HASRuntime
+import HASTestSupport
 import XCTest
 
 /// The fast path (clean GEMM + corrections) against the slow reference that

@@ -1,5 +1,6 @@
 import Foundation
 import HASRuntime
+import HASTestSupport
 import XCTest
 
 /// The fault sampler: observed rates, keys, common random numbers.

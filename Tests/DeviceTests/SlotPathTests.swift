@@ -1,4 +1,5 @@
 import HASRuntime
+import HASTestSupport
 import XCTest
 
 /// The slots strategy of convolutions (`FaultInjector.injectBySlots`) against
