@@ -86,9 +86,11 @@ let package = Package(
             path: "Tests/HASRuntimeTests",
             exclude: ["Fixtures"]
         ),
-        .testTarget(name: "DeviceTests", dependencies: ["HASRuntime"], path: "Tests/DeviceTests"),
+        // Helpers and the independent fault reference shared by the test targets.
+        .target(name: "HASTestSupport", dependencies: ["HASRuntime"], path: "Tests/HASTestSupport"),
+        .testTarget(name: "DeviceTests", dependencies: ["HASRuntime", "HASTestSupport"], path: "Tests/DeviceTests"),
         .testTarget(name: "TrainingTests", dependencies: ["HASTraining", "HASRuntime"], path: "Tests/TrainingTests"),
-        .testTarget(name: "PlannerTests", dependencies: ["HASPlanner", "HASRuntime"], path: "Tests/PlannerTests"),
+        .testTarget(name: "PlannerTests", dependencies: ["HASPlanner", "HASRuntime", "HASTestSupport"], path: "Tests/PlannerTests"),
         .testTarget(name: "DiagnosisTests", dependencies: ["HASDiagnosis", "HASRuntime"], path: "Tests/DiagnosisTests"),
         .testTarget(
             name: "CLITests",

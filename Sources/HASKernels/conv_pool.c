@@ -138,9 +138,8 @@ static void conv_pool_avx512(int64_t channels, int64_t height, int64_t width, in
 int has_conv_relu_pool_supported(int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
                                  int64_t pad_top, int64_t pad_left, int64_t pad_bottom, int64_t pad_right) {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
     int64_t conv_w = width + pad_left + pad_right - kw + 1, conv_h = height + pad_top + pad_bottom - kh + 1;
-    return __builtin_cpu_supports("avx512f") && conv_w >= 2 && conv_w <= 32 && conv_h >= 2 && channels >= 1 &&
+    return has_isa() >= HAS_ISA_AVX512 && conv_w >= 2 && conv_w <= 32 && conv_h >= 2 && channels >= 1 &&
            pad_top >= 0 && pad_left >= 0 && pad_bottom >= 0 && pad_right >= 0 && kh >= 1 && kw >= 1;
 #else
     (void)channels; (void)height; (void)width; (void)kh; (void)kw;

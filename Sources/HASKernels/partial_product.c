@@ -2,6 +2,7 @@
 // Swift cannot enable FMA for one function: without it every multiply-add is
 // a call into libm.
 #include "HASPartialProduct.h"
+#include "HASKernelISA.h"
 #include <math.h>
 
 static float partial_product_generic(const float *a, const float *b, int64_t s, int64_t n) {
@@ -42,7 +43,7 @@ void has_partial_products(int64_t count, const float *const *a, const float *con
     }
     int64_t i = 0;
 #if defined(__x86_64__)
-    if (__builtin_cpu_supports("fma")) {
+    if (has_isa() >= HAS_ISA_AVX2) {
         for (; i + 8 <= count; i += 8) {
             int same = 1;
             for (int j = 1; j < 8; j++) same &= n[i + j] == n[i];
@@ -59,10 +60,7 @@ void has_partial_products(int64_t count, const float *const *a, const float *con
 
 float has_partial_product(const float *a, const float *b, int64_t b_stride, int64_t n) {
 #if defined(__x86_64__)
-    // Racing first callers store the same value.
-    static volatile int fma = -1;
-    if (fma < 0) fma = __builtin_cpu_supports("fma") ? 1 : 0;
-    if (fma) return partial_product_fma(a, b, b_stride, n);
+    if (has_isa() >= HAS_ISA_AVX2) return partial_product_fma(a, b, b_stride, n);
 #endif
     return partial_product_generic(a, b, b_stride, n);
 }

@@ -62,8 +62,7 @@ static void pool_avx2(int64_t channels, int64_t height, int64_t width, int64_t o
 void has_pool2x2_bias_relu(int64_t channels, int64_t height, int64_t width, int64_t out_h, int64_t out_w,
                            const float *src, const float *bias, float *dst) {
 #if defined(__x86_64__)
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2")) {
+    if (has_isa() >= HAS_ISA_AVX2) {
         pool_avx2(channels, height, width, out_h, out_w, src, bias, dst);
         return;
     }

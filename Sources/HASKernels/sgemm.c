@@ -447,17 +447,17 @@ static void pack_b_transposed_avx2(int64_t p0, int64_t kc, int64_t j0, int64_t n
 typedef void (*kernel_fn)(int64_t, const float *, const float *, int64_t, int, int, int64_t, const int32_t *,
                           float *, int64_t, int64_t, int);
 
-static kernel_fn select_kernel(void) {
+// The kernel of the variant in use (HASKernelISA.h: cpuid, or forced by tests).
+static kernel_fn active_kernel(void) {
 #ifdef HAS_X86
-    __builtin_cpu_init();
-    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma")) return kernel_avx2;
+    if (has_isa() >= HAS_ISA_AVX2) return kernel_avx2;
 #endif
     return kernel_generic;
 }
 
 int has_sgemm_uses_avx2(void) {
 #ifdef HAS_X86
-    return select_kernel() == kernel_avx2;
+    return active_kernel() == kernel_avx2;
 #else
     return 0;
 #endif
@@ -481,22 +481,17 @@ static float *scratch(int which, int64_t floats) {
     return buffers[which];
 }
 
-static kernel_fn active_kernel(void) {
-    static kernel_fn kernel = NULL;
-    if (!kernel) kernel = select_kernel();
-    return kernel;
-}
-
-// 1 when the 6×32 AVX-512 kernel may run (AVX-512F on top of AVX2+FMA).
-// HAS_SGEMM_NO_AVX512=1 in the environment turns it off (to compare kernels).
+// 1 when the 6×32 AVX-512 kernel may run (the AVX-512 variant). Without a
+// forced variant, HAS_SGEMM_NO_AVX512=1 in the environment turns it off (to
+// compare kernels).
 static int wide_kernel_enabled(void) {
 #ifdef HAS_X86
-    static int enabled = -1;
-    if (enabled < 0) {
-        const char *off = getenv("HAS_SGEMM_NO_AVX512");
-        enabled = active_kernel() == kernel_avx2 && __builtin_cpu_supports("avx512f") && !(off && off[0] == '1');
+    static int off = -1;
+    if (off < 0) {
+        const char *value = getenv("HAS_SGEMM_NO_AVX512");
+        off = value && value[0] == '1';
     }
-    return enabled;
+    return has_isa() >= HAS_ISA_AVX512 && !(off && has_isa_forced() == HAS_ISA_AUTOMATIC);
 #else
     return 0;
 #endif

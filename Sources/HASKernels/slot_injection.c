@@ -6,6 +6,7 @@
 // columns than as scattered dot products. Swift cannot compile one function
 // for AVX-512 and pick it at run time.
 #include "HASSlotInjection.h"
+#include "HASKernelISA.h"
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -85,17 +86,7 @@ static void two_pairs_avx512(const uint8_t *restrict failures, uint8_t *restrict
 }
 #endif
 
-static int has_avx512(void) {
-#if defined(__x86_64__)
-    // Racing first callers store the same value.
-    static volatile int level = -1;
-    if (level < 0) level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl")
-                           && __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512bw") ? 1 : 0;
-    return level;
-#else
-    return 0;
-#endif
-}
+static int has_avx512(void) { return has_isa() >= HAS_ISA_AVX512; }
 
 // FILL_AHEAD more outputs; two_pairs is then valid below generated - 3.
 static inline void fill(slot_walk *walk) {
@@ -252,12 +243,9 @@ static void tile_products_fma(const float *a, int64_t length, const float *b, in
 static void tile_products(const float *a, int64_t length, const float *b, int64_t s, int64_t columns,
                           float *restrict products) {
 #if defined(__x86_64__)
-    // Racing first callers store the same value.
-    static volatile int level = -1;
-    if (level < 0) level = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") ? 2
-                           : __builtin_cpu_supports("fma") ? 1 : 0;
-    if (level == 2) { tile_products_avx512(a, length, b, s, columns, products); return; }
-    if (level == 1) { tile_products_fma(a, length, b, s, columns, products); return; }
+    int level = has_isa();
+    if (level == HAS_ISA_AVX512) { tile_products_avx512(a, length, b, s, columns, products); return; }
+    if (level == HAS_ISA_AVX2) { tile_products_fma(a, length, b, s, columns, products); return; }
 #endif
     tile_products_generic(a, length, b, s, columns, products);
 }
@@ -356,7 +344,7 @@ int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const
 
 int has_slot_injection_is_fast(void) {
 #if defined(__x86_64__)
-    return __builtin_cpu_supports("fma");
+    return has_isa_supported(HAS_ISA_AVX2);
 #else
     return 1;
 #endif

@@ -1,4 +1,5 @@
 import HASRuntime
+import HASTestSupport
 import XCTest
 
 /// A device where exactly one PE fails with p = 1 corrupts exactly the partial
@@ -21,9 +22,10 @@ final class MappingTests: XCTestCase {
     /// (row, tile, column) per image, and the (row, column) elements of C whose value changed.
     func corrupted(_ network: Network, layer: String, profile: FaultProfile, images: Tensor,
                    permutation: [Int32]?) throws -> (products: [Int: Set<[Int]>], changed: [Int: Set<[Int]>]) {
-        let injector = try FaultInjector(network: network, profile: profile, faultyLayers: [layer], seed: 5, threads: 2)
+        let injector = try FaultInjector(network: network, profile: profile, faultyLayers: [layer], seed: 5, threads: 2,
+                                         strategy: .perFault)
         let seen = Collector<FaultInjector.Correction>()
-        injector.observer = { seen.append($0) }
+        try injector.observe { seen.append($0) }
         /// C of `layer` per image, after the hook (or clean).
         func outputs(faulty: Bool) -> [Int: [Float]] {
             let captured = Collector<(Int, [Float])>()

@@ -1,4 +1,5 @@
 import HASRuntime
+import HASTestSupport
 import XCTest
 
 /// Same seed → bit-identical results whatever the batch size or thread count,

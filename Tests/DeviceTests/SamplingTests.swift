@@ -1,5 +1,6 @@
 import Foundation
 import HASRuntime
+import HASTestSupport
 import XCTest
 
 /// The fault sampler: observed rates, keys, common random numbers.
@@ -80,9 +81,10 @@ final class SamplingTests: XCTestCase {
             for p in 0..<2 {
                 var perm = (0..<Int32(layer.shape.m)).map { $0 }
                 if p == 1 { perm.shuffle(using: &rng) }
-                let injector = try FaultInjector(network: network, profile: profile, faultyLayers: [layer.name], seed: 3)
+                let injector = try FaultInjector(network: network, profile: profile, faultyLayers: [layer.name], seed: 3,
+                                                 strategy: .perFault)
                 let seen = Collector<FaultInjector.Correction>()
-                injector.observer = { seen.append($0) }
+                try injector.observe { seen.append($0) }
                 _ = network.logits(images, options: injector.options(ForwardOptions(permutations: [layer.name: perm])))
                 runs.append(seen.all)
                 // The corrected row is the permutation's row at the failing position.

@@ -1,8 +1,9 @@
 import HASRuntime
+import HASTestSupport
 import XCTest
 
-/// The slot-by-slot path of convolutions (`FaultInjector.injectBySlots`, taken
-/// without an observer) against the per-fault path, which `ReferenceTests`
+/// The slots strategy of convolutions (`FaultInjector.injectBySlots`) against
+/// the perFault strategy, which `ReferenceTests`
 /// checks against the reference: outputs bit for bit, at high (slot-by-slot)
 /// and low (geometric) rates, with several K tiles per PE, idle rows and a permutation.
 final class SlotPathTests: XCTestCase {
@@ -19,13 +20,13 @@ final class SlotPathTests: XCTestCase {
                                         tensors: tensors, classes: 20 * 49)
     }
 
-    func outputs(_ network: Network, _ profile: FaultProfile, strategy: FaultInjector.Strategy, observed: Bool,
+    func outputs(_ network: Network, _ profile: FaultProfile, strategy: FaultInjector.Strategy,
                  permuted: Bool, batch: Int) throws -> [UInt32] {
         let images = TestNetworks.images(12, for: network)
-        let injector = try FaultInjector(network: network, profile: profile, seed: 5, threads: 2)
-        injector.strategy = strategy
+        let injector = try FaultInjector(network: network, profile: profile, seed: 5, threads: 2, strategy: strategy)
         let seen = Collector<Int>()
-        if observed { injector.observer = { _ in seen.append(1) } }
+        let observed = strategy.reportsCorrections
+        if observed { try injector.observe { _ in seen.append(1) } }
         var bits: [UInt32] = []
         for start in stride(from: 0, to: 12, by: batch) {
             var options = injector.options(ForwardOptions(threads: 2))
@@ -51,14 +52,14 @@ final class SlotPathTests: XCTestCase {
         profiles.append(always)
         for profile in profiles {
             for permuted in [false, true] {
-                let perFault = try outputs(network, profile, strategy: .perProduct, observed: true, permuted: permuted, batch: 12)
-                let slots = try outputs(network, profile, strategy: .automatic, observed: false, permuted: permuted, batch: 12)
-                let slotsSmallBatches = try outputs(network, profile, strategy: .automatic, observed: false, permuted: permuted, batch: 5)
+                let perFault = try outputs(network, profile, strategy: .perFault, permuted: permuted, batch: 12)
+                let slots = try outputs(network, profile, strategy: .slots, permuted: permuted, batch: 12)
+                let slotsSmallBatches = try outputs(network, profile, strategy: .slots, permuted: permuted, batch: 5)
                 assertBitIdentical(slots, perFault, "\(profile.kind) \(profile.exponentBits) permuted \(permuted)")
                 assertBitIdentical(slotsSmallBatches, perFault, "\(profile.kind) \(profile.exponentBits) permuted \(permuted), batches of 5")
                 // Faults did change the output.
-                let clean = try outputs(network, TestNetworks.profile(kind: .bitflip, blocks: 4, threads: 8), strategy: .automatic,
-                                        observed: false, permuted: permuted, batch: 12)
+                let clean = try outputs(network, TestNetworks.profile(kind: .bitflip, blocks: 4, threads: 8), strategy: .slots,
+                                        permuted: permuted, batch: 12)
                 XCTAssertNotEqual(slots, clean)
             }
         }

@@ -60,7 +60,11 @@ final class GEMMTests: XCTestCase {
         }
     }
 
-    func testFastKernelIsBitIdenticalToScalarReferenceAndThreadCount() {
+    func testFastKernelIsBitIdenticalToScalarReferenceAndThreadCount() throws {
+        for isa in KernelISA.supported { try KernelISA.with(isa) { checkFastKernelIsBitIdenticalToScalarReferenceAndThreadCount(isa) } }
+    }
+
+    func checkFastKernelIsBitIdenticalToScalarReferenceAndThreadCount(_ isa: KernelISA) {
         var rng = SplitMix64(seed: 3)
         for c in Self.cases + [Case(m: 70, k: 600, n: 300)] {
             let a = (0..<(c.m * c.k)).map { _ in rng.nextSignedUnit() }
@@ -79,7 +83,7 @@ final class GEMMTests: XCTestCase {
             for threads in [1, 2] {
                 var fast = [Float](repeating: .nan, count: c.m * c.n)
                 run(c, a, b, c.n, 1, &fast, c.n, 1, perm: perm, threads: threads)
-                XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern), "\(c) threads \(threads)")
+                XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern), "\(isa) \(c) threads \(threads)")
             }
         }
     }
@@ -88,7 +92,11 @@ final class GEMMTests: XCTestCase {
     /// exactly the bits of the scalar reference, for both B layouts, any thread
     /// count and odd shapes; with a permutation the packed copy is ignored.
     /// 600×700 is a "large A": split by rows, B packed once and shared by the workers.
-    func testPrePackedWeightsAreBitIdenticalToReference() {
+    func testPrePackedWeightsAreBitIdenticalToReference() throws {
+        for isa in KernelISA.supported { try KernelISA.with(isa) { checkPrePackedWeightsAreBitIdenticalToReference(isa) } }
+    }
+
+    func checkPrePackedWeightsAreBitIdenticalToReference(_ isa: KernelISA) {
         var rng = SplitMix64(seed: 4)
         for c in Self.cases + [Case(m: 70, k: 600, n: 300), Case(m: 200, k: 40, n: 70), Case(m: 100, k: 513, n: 2),
                                Case(m: 600, k: 700, n: 300)] {
@@ -119,7 +127,7 @@ final class GEMMTests: XCTestCase {
                             } }
                         } }
                         XCTAssertEqual(fast.map(\.bitPattern), ref.map(\.bitPattern),
-                                       "\(c) B strides (\(brs), \(bcs)) permuted \(permuted) threads \(threads)")
+                                       "\(isa) \(c) B strides (\(brs), \(bcs)) permuted \(permuted) threads \(threads)")
                     }
                 }
             }
@@ -129,7 +137,11 @@ final class GEMMTests: XCTestCase {
     /// A C of several MB over a single K block (c0's benchmark shape, scaled)
     /// is written with streaming stores when 16-byte aligned: same bits as the
     /// reference, aligned or not, shuffled or not, 1 or 2 threads.
-    func testLargeOutputStreamingStoresAreBitIdentical() {
+    func testLargeOutputStreamingStoresAreBitIdentical() throws {
+        for isa in KernelISA.supported { try KernelISA.with(isa) { checkLargeOutputStreamingStoresAreBitIdentical(isa) } }
+    }
+
+    func checkLargeOutputStreamingStoresAreBitIdentical(_ isa: KernelISA) {
         var rng = SplitMix64(seed: 5)
         let m = 32, k = 16, n = 70_000
         let a = (0..<(m * k)).map { _ in rng.nextSignedUnit() }
@@ -161,7 +173,7 @@ final class GEMMTests: XCTestCase {
                     } } }
                     let got = UnsafeBufferPointer(start: out, count: m * n)
                     XCTAssertTrue(got.elementsEqual(ref) { $0.bitPattern == $1.bitPattern },
-                                  "permuted \(permuted) offset \(offset) threads \(threads)")
+                                  "\(isa) permuted \(permuted) offset \(offset) threads \(threads)")
                 }
             }
         }

@@ -169,7 +169,11 @@ final class LayerTests: XCTestCase {
     /// kernel where the CPU has it (AVX-512): same bits as the im2col + GEMM
     /// path that a hook forces, NaN and ±Inf inputs included, odd sizes,
     /// paddings, K over 256, 1 or 2 threads.
-    func testDirectConvReLUPoolEqualsIm2colPath() {
+    func testDirectConvReLUPoolEqualsIm2colPath() throws {
+        for isa in KernelISA.supported { try KernelISA.with(isa) { checkDirectConvReLUPoolEqualsIm2colPath(isa) } }
+    }
+
+    func checkDirectConvReLUPoolEqualsIm2colPath(_ isa: KernelISA) {
         var rng = SplitMix64(seed: 21)
         // mnist32-cnn's c0; fashion-cnn's padded c0 and c1 (K = 512: two blocks of 256); odd sizes.
         for (c, h, w, kh, kw, o, pad) in [(1, 32, 32, 4, 4, 32, [0, 0, 0, 0]), (1, 28, 28, 4, 4, 6, [1, 1, 2, 2]),
@@ -188,7 +192,7 @@ final class LayerTests: XCTestCase {
                                            relu: true, pool: pool)
                 XCTAssertEqual(direct.shape, viaGEMM.shape)
                 XCTAssertEqual(direct.data.map(\.bitPattern), viaGEMM.data.map(\.bitPattern),
-                               "\(c)×\(h)×\(w) kernel \(kh)×\(kw) threads \(threads) (direct kernel: \(conv.fusesDirectly(pool)))")
+                               "\(isa) \(c)×\(h)×\(w) kernel \(kh)×\(kw) threads \(threads) (direct kernel: \(conv.fusesDirectly(pool)))")
             }
         }
     }

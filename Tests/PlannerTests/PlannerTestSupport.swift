@@ -1,14 +1,13 @@
 import HASRuntime
+import HASTestSupport
 
 /// Small in-memory networks and devices for the planner tests.
 enum PlannerTestSupport {
     static func tensor(_ shape: [Int], _ rng: inout SplitMix64, scale: Float) -> Tensor {
-        Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.nextSignedUnit() * scale })
+        TestNetworks.tensor(shape, &rng, integers: false, scale: scale)
     }
 
-    static func dense(_ name: String) -> LayerSpec {
-        LayerSpec(type: "dense", name: name, weight: "\(name).weight", bias: "\(name).bias")
-    }
+    static func dense(_ name: String) -> LayerSpec { TestNetworks.dense(name) }
 
     /// mnist32-cnn in miniature: [C, 12, 12] → c0 (8 kernels 3×3, `padding`) → ReLU →
     /// maxpool 2 → dropout → flatten → h0 (→ 40) → ReLU → op (→ 10) → softmax.
@@ -25,9 +24,8 @@ enum PlannerTestSupport {
                       LayerSpec(type: "relu"), LayerSpec(type: "maxpool2d", stride: [2, 2], kernel: [2, 2]),
                       LayerSpec(type: "dropout"), LayerSpec(type: "flatten"),
                       dense("h0"), LayerSpec(type: "relu"), dense("op"), LayerSpec(type: "softmax")]
-        let manifest = Manifest(name: "small-cnn", input: InputSpec(shape: [channels, 12, 12], preprocessing: Preprocessing()),
-                                classes: (0..<10).map(String.init), layers: layers)
-        return try Network(manifest: manifest, tensors: tensors, file: "<test>")
+        return try TestNetworks.network(name: "small-cnn", input: [channels, 12, 12], layers: layers, tensors: tensors,
+                                        classes: 10)
     }
 
     static func images(_ count: Int, for network: Network, seed: UInt64 = 9) -> Tensor {

@@ -4,6 +4,7 @@
 #include <stdint.h>
 #include "HASPartialProduct.h"
 #include "HASSlotInjection.h"
+#include "HASKernelISA.h"
 
 #ifdef __cplusplus
 extern "C" {

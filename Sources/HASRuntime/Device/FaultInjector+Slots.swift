@@ -1,29 +1,18 @@
 import HASKernels
 
-/// The slot-by-slot path of `FaultInjector` for convolutions: the sampler's
-/// walk (`FaultSampler.forEachFault`: per PE and image, slots ascending, the
-/// same draws) without a `FaultEvent` or a closure per fault; and the same for
-/// the faults of dense layers' per-tile strategy (`applyTileProductsBySlots`).
+/// The slots strategy of `FaultInjector`: the sampler's walk
+/// (`FaultSampler.forEachFault`: per PE and image, slots ascending, the same
+/// draws) without a `FaultEvent` or a closure per fault; and the same walk for
+/// the corrections of dense layers' perTile strategy (`applyTileProductsBySlots`).
 /// High-rate PEs (`.bernoulli`, `.always`) decide and correct a whole tile at a
 /// time in C (`has_inject_tile_slots`: P of all the tile's columns in one
 /// vectorised FMA pass, the same FMA chains as `has_partial_product`); low-rate
 /// PEs (`.geometric`) gather their few faults for `has_partial_products`.
 /// Each element receives its corrections in the sampler's order, so results are
-/// bit-identical to the per-fault path. No observer: tests that watch
-/// corrections take the per-fault path.
+/// bit-identical to the perFault strategy. Reports no corrections.
 extension FaultInjector {
-    /// Whether `event` takes the slot path: a convolution (B's and C's columns contiguous),
-    /// nobody watching the corrections, the per-fault path not asked for, and a CPU with FMA.
-    func usesSlots(_ event: GEMMEvent) -> Bool {
-        if case .perProduct = strategy { return false }
-        return observer == nil && event.shape.columnsPerImage > 1 && event.bColStride == 1 && event.cColStride == 1
-            && Self.slotsAreFast
-    }
-
-    static let slotsAreFast = has_slot_injection_is_fast() != 0
-
     func injectBySlots(_ event: GEMMEvent, layer: Layer, images: Range<Int>) {
-        let k = event.shape.k, map = layer.map, columns = map.columns, kTiles = map.kTiles
+        let k = event.shape.k, bCol = event.bColStride, map = layer.map, columns = map.columns, kTiles = map.kTiles
         let blocks = map.blocks, threads = map.threads
         let a = event.weights, bRow = event.bRowStride, cRow = event.cRowStride
         let perm = event.permutation
@@ -86,7 +75,7 @@ extension FaultInjector {
                             let row = perm.map { Int($0[w.position]) } ?? w.position
                             let range = map.kRange(kTile: w.kTile)
                             batch.add((i, row * cRow + w.column, draw), a: a + row * k + range.lowerBound,
-                                      b: input + w.column + range.lowerBound * bRow, length: range.count, apply: apply)
+                                      b: input + w.column * bCol + range.lowerBound * bRow, length: range.count, apply: apply)
                         }
                     }
                 }
@@ -97,7 +86,7 @@ extension FaultInjector {
 }
 
 extension FaultInjector {
-    /// The faults of a dense layer's per-tile strategy (`injectByTiles`, P of every row
+    /// The faults of a dense layer's perTile strategy (`injectDenseByTiles`, P of every row
     /// and tile of `images` in `products`), slot by slot like `injectBySlots`: the
     /// sampler's order and draws, without a `FaultEvent` or a closure per fault.
     func applyTileProductsBySlots(_ event: GEMMEvent, layer: Layer, images: Range<Int>,

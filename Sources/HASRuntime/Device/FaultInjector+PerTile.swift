@@ -1,0 +1,68 @@
+extension FaultInjector {
+    /// Images per group of the dense per-tile strategy (h0 of mnist32: 0.8 MB of products
+    /// per image); the GEMM packs each tile's weights once per group.
+    static let tileGroup = 16
+
+    /// The perTile strategy for a dense layer's batch (inputs contiguous): groups of
+    /// `tileGroup` images on `threads` workers.
+    func injectDenseByTiles(_ event: GEMMEvent, layer: Layer) {
+        let n = event.batchSize
+        let groups = (n + Self.tileGroup - 1) / Self.tileGroup
+        let capacity = event.shape.m * layer.map.kTiles * min(n, Self.tileGroup)
+        Parallelism.forRanges(groups, threads: min(threads, groups)) { range in
+            // One scratch buffer per worker, reused by its groups (fresh pages cost page faults).
+            let products = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
+            defer { products.deallocate() }
+            for g in range {
+                self.injectDenseByTiles(event, layer: layer, images: (g * Self.tileGroup)..<min(n, (g + 1) * Self.tileGroup),
+                                        products: products)
+            }
+        }
+    }
+
+    /// P of every row, K tile and image of a group by one GEMM per tile (laid out image by
+    /// image and row by row), then the faults by the C slot walk (`applyTileProductsBySlots`).
+    private func injectDenseByTiles(_ event: GEMMEvent, layer: Layer, images: Range<Int>,
+                                    products: UnsafeMutablePointer<Float>) {
+        let map = layer.map, m = event.shape.m, k = event.shape.k, count = images.count, tiles = map.kTiles
+        let first = event.input(images.lowerBound)
+        for tile in 0..<tiles {
+            let range = map.kRange(kTile: tile)
+            // products[(j·M + row)·tiles + tile] = P(row, tile) of image images.lowerBound + j (rows unshuffled).
+            PermutedGEMM.multiply(m: m, n: count, k: range.count, a: event.weights + range.lowerBound, lda: k,
+                                  b: StridedMatrix(first + range.lowerBound * event.bRowStride,
+                                                   rowStride: event.bRowStride, colStride: event.bColStride),
+                                  c: StridedMatrix(products + tile, rowStride: tiles, colStride: tiles * m), threads: 1)
+        }
+        applyTileProductsBySlots(event, layer: layer, images: images, products: UnsafePointer(products))
+    }
+
+    /// The perTile strategy image by image (convolutions, or a batch whose inputs are not
+    /// contiguous): P(row, tile, n) of all the image's columns by one GEMM per K tile,
+    /// then the faults in the sampler's order.
+    func injectByTiles(_ event: GEMMEvent, layer: Layer, images: Range<Int>) {
+        let map = layer.map, m = event.shape.m, k = event.shape.k, columns = map.columns, tiles = map.kTiles
+        let kind = profile.kind, bits = profile.exponentBits, perm = event.permutation
+        let bRow = event.bRowStride, cRow = event.cRowStride, cCol = event.cColStride
+        let products = UnsafeMutablePointer<Float>.allocate(capacity: m * tiles * columns)
+        defer { products.deallocate() }
+        for i in images {
+            let input = event.input(i), c = event.output(i)
+            for tile in 0..<tiles {
+                let range = map.kRange(kTile: tile)
+                // products[(row·tiles + tile)·N + n] = P(row, tile, n) (rows unshuffled).
+                PermutedGEMM.multiply(m: m, n: columns, k: range.count, a: event.weights + range.lowerBound, lda: k,
+                                      b: StridedMatrix(input + range.lowerBound * bRow, rowStride: bRow,
+                                                       colStride: event.bColStride),
+                                      c: StridedMatrix(products + tile * columns, rowStride: tiles * columns, colStride: 1),
+                                      threads: 1)
+            }
+            sampler.forEachFault(seed: seed, layer: layer.key, image: datasetIndex(event, i), map: map) { e in
+                let row = perm.map { Int($0[e.position]) } ?? e.position
+                let p = products[(row * tiles + e.kTile) * columns + e.column]
+                let corrupted = kind.corrupt(p, draw: e.draw, exponentBits: bits)
+                c[row * cRow + e.column * cCol] += corrupted - p
+            }
+        }
+    }
+}
