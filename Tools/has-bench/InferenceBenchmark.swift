@@ -138,7 +138,7 @@ enum BenchmarkModels {
             layers.append(LayerSpec(type: "dense", name: name, weight: "\(name).weight", bias: "\(name).bias"))
             layers.append(LayerSpec(type: name == "op" ? "softmax" : "relu"))
         }
-        let manifest = Manifest(name: "mnist32-cnn(random)", input: InputSpec(shape: [1, 32, 32], preprocessing: Preprocessing()),
+        let manifest = Manifest(name: "mnist32-cnn-random", input: InputSpec(shape: [1, 32, 32], preprocessing: Preprocessing()),
                                 classes: (0..<10).map(String.init), layers: layers)
         return try Network(manifest: manifest, tensors: tensors, file: "<random>")
     }

@@ -188,6 +188,23 @@ extension Manifest {
     /// Layer types the runtime runs.
     public static var layerTypes: [String] { layerFields.keys.sorted() }
 
+    /// Most values in one input image (e.g. 3 × 1182 × 1182): a batch of 256 is then at most 4 GiB.
+    public static let maxInputElements = 1 << 22
+
+    /// What is wrong with a model or layer name, if anything: names become path
+    /// components (Plans/<model>/) and CSV fields, so they are 1–64 characters of
+    /// letters, digits, '.', '_' and '-', not starting with '.'.
+    public static func nameProblem(_ name: String) -> String? {
+        let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._-")
+        guard (1...64).contains(name.count) else { return "must be 1 to 64 characters, got \(name.count)" }
+        guard name.allSatisfy(allowed.contains) else {
+            return "'\(name.unicodeScalars.map { $0.isASCII && $0.value >= 32 ? String($0) : "?" }.joined())' may only hold "
+                + "letters, digits, '.', '_' and '-'"
+        }
+        guard !name.hasPrefix(".") else { return "'\(name)' must not start with '.'" }
+        return nil
+    }
+
     /// Checks everything the manifest says on its own (not against tensors):
     /// format and version, input shape and preprocessing, classes, and each
     /// layer's type, fields and values. Dimensions, strides and paddings are
@@ -201,11 +218,13 @@ extension Manifest {
         guard formatVersion == Manifest.currentVersion else {
             throw fail("manifest.json: format_version \(formatVersion) is not supported (this reader knows \(Manifest.currentVersion))")
         }
-        guard !name.isEmpty else { throw fail("manifest.json: name is empty") }
+        // The name becomes a directory of the plan store (Plans/<name>/): a fixed safe set, no "." or "..".
+        if let problem = Manifest.nameProblem(name) { throw fail("manifest.json: model name \(problem)") }
         guard input.shape.count == 3 else { throw fail("input shape \(input.shape) is not 3-D [C, H, W]") }
         guard input.shape.allSatisfy({ (1...NPYArray.maxDimension).contains($0) }),
-              input.shape.saturatingProduct <= NPYArray.maxElements else {
-            throw fail("input shape \(input.shape) must have positive dimensions of at most \(NPYArray.maxDimension)")
+              input.shape.saturatingProduct <= Manifest.maxInputElements else {
+            throw fail("input shape \(input.shape) must have positive dimensions and at most \(Manifest.maxInputElements) "
+                       + "values per image (a batch of them is held in memory)")
         }
         let preprocessing = input.preprocessing
         guard preprocessing.scale.isFinite, preprocessing.offset.isFinite else {
@@ -220,8 +239,9 @@ extension Manifest {
         for (index, layer) in layers.enumerated() {
             let label = layer.label(index: index)
             try layer.validate(label: label, fail: fail)
-            if let name = layer.name, !names.insert(name).inserted {
-                throw fail("\(label): name is used by an earlier layer")
+            if let name = layer.name {
+                if let problem = Manifest.nameProblem(name) { throw fail("\(label): layer name \(problem)") }
+                guard names.insert(name).inserted else { throw fail("\(label): name is used by an earlier layer") }
             }
         }
     }

@@ -64,6 +64,7 @@ public struct ImageSet {
                 throw InputError(file: path, "uint8 images must be [N, H, W] or [N, 1, H, W], got \(array.shape)")
             }
             let n = min(array.shape[0], limit ?? Int.max), h = array.shape[array.shape.count - 2], w = array.shape.last!
+            guard h > 0, w > 0 else { throw InputError(file: path, "images of \(h)×\(w) pixels are empty (shape \(array.shape))") }
             let images = IDXImages(count: n, height: h, width: w, pixels: array.values.prefix(n * h * w).map { UInt8($0) })
             return IDXImageSource(images: images, maker: try ImageBatchMaker(input: input, model: model), file: path)
         }

@@ -62,6 +62,7 @@ public struct Network: Sendable {
             case "conv2d":
                 guard shape.count == 3 else { throw fail("\(label): conv2d needs a [C, H, W] input but its input is flat") }
                 let w = try tensor(spec.weight, of: label, role: "weight", rank: 4, layout: "[O, I, kh, kw]")
+                guard w.shape.allSatisfy({ $0 > 0 }) else { throw fail("\(label): weight \(w.shape) has an empty dimension") }
                 guard w.shape[1] == shape[0] else {
                     throw fail("\(label): weight is \(w.shape) but its input has \(shape[0]) channels")
                 }
@@ -84,6 +85,7 @@ public struct Network: Sendable {
             case "dense":
                 guard shape.count == 1 else { throw fail("\(label): dense needs a flat input; add a flatten layer before it") }
                 let w = try tensor(spec.weight, of: label, role: "weight", rank: 2, layout: "[out, in]")
+                guard w.shape.allSatisfy({ $0 > 0 }) else { throw fail("\(label): weight \(w.shape) has an empty dimension") }
                 guard w.shape[1] == shape[0] else {
                     throw fail("\(label): weight is \(w.shape) but its input has \(shape[0]) features")
                 }

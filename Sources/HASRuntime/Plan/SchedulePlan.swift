@@ -140,10 +140,13 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
 
     public static let maxFileBytes = 64 << 20
 
-    /// The plan file for (model, fingerprint) under `plansDirectory`, if there is one.
+    /// The plan file for (model, fingerprint) under `plansDirectory`, if there is
+    /// anything at that path: a broken link, a link loop or a FIFO there is then
+    /// refused by `load` with its reason, not taken for "no plan".
     public static func find(in plansDirectory: String, model: String, fingerprint: String) -> String? {
         let candidate = path(in: plansDirectory, model: model, fingerprint: fingerprint)
-        return FileManager.default.fileExists(atPath: candidate) ? candidate : nil
+        var info = stat()
+        return lstat(candidate, &info) == 0 ? candidate : nil
     }
 
     /// Reads and decodes a plan; checks its own consistency (format, names,

@@ -10,17 +10,19 @@ public func readInputFile(_ path: String, maxBytes: Int, what: String) throws ->
 /// check a header before deciding how much of the rest to take.
 ///
 /// Every failure is an `InputError` naming the path as the user gave it, with
-/// the system's reason (`cannot open: No such file or directory`).
+/// the system's reason (`cannot open: No such file or directory`). Only
+/// regular files are read: a FIFO, socket or device could block forever or
+/// never end, and its size cannot be checked before reading.
 final class InputFile {
     let path: String
-    /// Size in bytes when this is a regular file; nil for pipes and devices,
-    /// whose size is unknown until they end.
+    /// Size in bytes.
     let size: Int?
     private let fd: Int32
 
     init(path: String) throws {
         self.path = path
-        let fd = open(path, O_RDONLY | O_CLOEXEC)
+        // Non-blocking, so that opening a FIFO with no writer returns at once (to be refused below).
+        let fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         if fd < 0 { throw InputError(file: path, "cannot open: \(systemError())") }
         var info = stat()
         if fstat(fd, &info) != 0 {
@@ -29,12 +31,16 @@ final class InputFile {
             throw InputError(file: path, "cannot read: \(reason)")
         }
         let type = info.st_mode & S_IFMT
-        if type == S_IFDIR {
+        if type != S_IFREG {
             close(fd)
-            throw InputError(file: path, "is a directory, not a file")
+            let what = type == S_IFDIR ? "a directory" : type == S_IFIFO ? "a FIFO (named pipe)"
+                : type == S_IFSOCK ? "a socket" : "a device"
+            throw InputError(file: path, "is \(what), not a regular file")
         }
+        // Reads block as usual from here on.
+        _ = fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK)
         self.fd = fd
-        self.size = type == S_IFREG ? Int(info.st_size) : nil
+        self.size = Int(info.st_size)
     }
 
     deinit { close(fd) }

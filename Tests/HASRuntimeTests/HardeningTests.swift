@@ -1,0 +1,98 @@
+import Foundation
+import XCTest
+@testable import HASRuntime
+
+/// Inputs that crashed, hung or slipped through before (issue 17), each
+/// built here rather than stored: every one is refused with an `InputError`.
+final class HardeningTests: XCTestCase {
+    var dir: URL!
+
+    override func setUpWithError() throws {
+        dir = FileManager.default.temporaryDirectory.appendingPathComponent("hardening-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+    }
+
+    override func tearDownWithError() throws { try? FileManager.default.removeItem(at: dir) }
+
+    func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
+
+    func problem(_ body: () throws -> Void) -> String {
+        do {
+            try body()
+            return "accepted"
+        } catch let error as InputError {
+            return error.problem
+        } catch {
+            return "not an InputError: \(error)"
+        }
+    }
+
+    /// A FIFO with no writer used to block `open` forever.
+    func testNonRegularFilesAreRefusedAtOnce() throws {
+        XCTAssertEqual(mkfifo(path("fifo"), 0o600), 0)
+        XCTAssertEqual(problem { _ = try readInputFile(self.path("fifo"), maxBytes: 1 << 20, what: "x") },
+                       "is a FIFO (named pipe), not a regular file")
+        XCTAssertEqual(problem { _ = try ModelBundle.load(from: self.path("fifo")) }, "is a FIFO (named pipe), not a regular file")
+        XCTAssertEqual(problem { _ = try FaultProfile.load(path: self.path("fifo")) }, "is a FIFO (named pipe), not a regular file")
+        XCTAssertEqual(problem { _ = try readInputFile(self.dir.path, maxBytes: 1 << 20, what: "x") }, "is a directory, not a regular file")
+    }
+
+    /// A plan-store entry that is a link loop or a FIFO is an error, not "no plan".
+    func testBrokenPlanStoreEntriesAreNotTakenForNoPlan() throws {
+        let plan = SchedulePlan.path(in: path("Plans"), model: "m", fingerprint: "f")
+        try FileManager.default.createDirectory(atPath: (plan as NSString).deletingLastPathComponent, withIntermediateDirectories: true)
+        XCTAssertNil(SchedulePlan.find(in: path("Plans"), model: "m", fingerprint: "f"))
+        XCTAssertEqual(symlink(plan, plan), 0)
+        XCTAssertEqual(SchedulePlan.find(in: path("Plans"), model: "m", fingerprint: "f"), plan)
+        XCTAssertTrue(problem { _ = try SchedulePlan.load(from: plan) }.contains("symbolic links"))
+        XCTAssertEqual(unlink(plan), 0)
+        XCTAssertEqual(mkfifo(plan, 0o600), 0)
+        XCTAssertEqual(problem { _ = try SchedulePlan.load(from: plan) }, "is a FIFO (named pipe), not a regular file")
+    }
+
+    /// A uint8 image array with a zero dimension used to fail a precondition.
+    func testEmptyImagesInANPYArrayAreRefused() throws {
+        var header = "{'descr': '|u1', 'fortran_order': False, 'shape': (20, 28, 0), }"
+        while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+        header += "\n"
+        let bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
+            + Array(header.utf8)
+        try Data(bytes).write(to: URL(fileURLWithPath: path("empty.npy")))
+        let input = InputSpec(shape: [1, 28, 28], preprocessing: Preprocessing())
+        XCTAssertTrue(problem {
+            _ = try ImageSet.open(images: self.path("empty.npy"), labels: nil, limit: nil, input: input, model: "m", classCount: 2)
+        }.contains("empty"))
+    }
+
+    func manifest(name: String = "m", input: [Int] = [1, 4, 4], layerName: String = "h0") -> Manifest {
+        Manifest(name: name, input: InputSpec(shape: input, preprocessing: Preprocessing()), classes: ["a", "b"],
+                 layers: [LayerSpec(type: "flatten"), LayerSpec(type: "dense", name: layerName, weight: "w", bias: "b")])
+    }
+
+    /// Model names become plan-store directories, layer names CSV fields.
+    func testNamesAreASafeCharacterSet() {
+        XCTAssertEqual(problem { try self.manifest().validate(file: "m.zip") }, "accepted")
+        for bad in ["../../escaped", "..", ".hidden", "a/b", "", "c,0\nX", String(repeating: "x", count: 65)] {
+            XCTAssertTrue(problem { try self.manifest(name: bad).validate(file: "m.zip") }.contains("model name"), bad)
+            let layer = problem { try self.manifest(layerName: bad).validate(file: "m.zip") }
+            XCTAssertTrue(layer.contains("layer name") || (bad.isEmpty && layer.contains("empty")), "\(bad): \(layer)")
+        }
+    }
+
+    /// An allowed but absurd input shape used to make has-run allocate gigabytes.
+    func testHugeInputShapeIsRefusedBeforeAnyAllocation() {
+        XCTAssertTrue(problem { try self.manifest(input: [1, 16384, 16384]).validate(file: "m.zip") }.contains("values per image"))
+    }
+
+    /// A 0×0 convolution kernel used to crash the device simulator and the planner.
+    func testEmptyWeightDimensionsAreRefused() {
+        let conv = Manifest(name: "m", input: InputSpec(shape: [1, 4, 4], preprocessing: Preprocessing()), classes: ["a", "b"],
+                            layers: [LayerSpec(type: "conv2d", name: "c0", weight: "w", bias: "b", stride: [1, 1], padding: [0, 0, 0, 0]),
+                                     LayerSpec(type: "flatten"), LayerSpec(type: "dense", name: "op", weight: "ow", bias: "ob")])
+        let tensors = ["w": Tensor(shape: [2, 1, 0, 0], data: []), "b": Tensor(shape: [2], data: [0, 0]),
+                       "ow": Tensor(shape: [2, 32], data: Array(repeating: 0, count: 64)), "ob": Tensor(shape: [2], data: [0, 0])]
+        XCTAssertTrue(problem { _ = try Network(manifest: conv, tensors: tensors, file: "m.zip") }.contains("empty dimension"))
+        let dense = ["w": Tensor(shape: [0, 16], data: []), "b": Tensor(shape: [0], data: [])]
+        XCTAssertTrue(problem { _ = try Network(manifest: self.manifest(), tensors: dense, file: "m.zip") }.contains("empty dimension"))
+    }
+}
