@@ -18,16 +18,12 @@ enum PredictionWriter {
                 if let labels { fields.append(#""label":\#(labels[i])"#) }
                 text += "{" + fields.joined(separator: ",") + "}\n"
             } else {
-                let row = [String(i), csvField(name), String(p), csvField(className),
+                let row = [String(i), name, String(p), className,
                            confidence == "null" ? "" : confidence] + (labels.map { [String($0[i])] } ?? [])
-                text += row.joined(separator: ",") + "\n"
+                text += CSV.row(row) + "\n"
             }
         }
         try writeFileAtomically(text, to: path)
-    }
-
-    static func csvField(_ s: String) -> String {
-        s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" }) ? "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\"" : s
     }
 
     static func jsonString(_ s: String) -> String {

@@ -95,4 +95,14 @@ final class HardeningTests: XCTestCase {
         let dense = ["w": Tensor(shape: [0, 16], data: []), "b": Tensor(shape: [0], data: [])]
         XCTAssertTrue(problem { _ = try Network(manifest: self.manifest(), tensors: dense, file: "m.zip") }.contains("empty dimension"))
     }
+
+    /// A value cannot add columns or rows to a CSV file.
+    func testCSVFieldsAreQuotedAsRFC4180Says() {
+        XCTAssertEqual(CSV.field("c0"), "c0")
+        XCTAssertEqual(CSV.field("c,0"), "\"c,0\"")
+        XCTAssertEqual(CSV.field("a\"b"), "\"a\"\"b\"")
+        XCTAssertEqual(CSV.field("c0\nX"), "\"c0\nX\"")
+        XCTAssertEqual(CSV.field("x\ry"), "\"x\ry\"")
+        XCTAssertEqual(CSV.row(["1", "a,b", "", "q\""]), "1,\"a,b\",,\"q\"\"\"")
+    }
 }

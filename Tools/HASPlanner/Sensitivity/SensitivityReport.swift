@@ -47,10 +47,10 @@ public struct SensitivityReport {
         var lines = ["layers,kind,fr_max,device_seed,fingerprint,trial,accuracy,clean_accuracy,degradation_points"]
         for cell in cells {
             for (trial, accuracy) in cell.accuracies.enumerated() {
-                lines.append([cell.layerName, cell.kind.rawValue, Self.number(cell.frMax), String(cell.deviceSeed),
-                              cell.fingerprint, String(trial), String(format: "%.6f", accuracy),
-                              String(format: "%.6f", cell.cleanAccuracy),
-                              String(format: "%.4f", (cell.cleanAccuracy - accuracy) * 100)].joined(separator: ","))
+                lines.append(CSV.row([cell.layerName, cell.kind.rawValue, Self.number(cell.frMax), String(cell.deviceSeed),
+                                      cell.fingerprint, String(trial), String(format: "%.6f", accuracy),
+                                      String(format: "%.6f", cell.cleanAccuracy),
+                                      String(format: "%.4f", (cell.cleanAccuracy - accuracy) * 100)]))
             }
         }
         return lines.joined(separator: "\n") + "\n"
@@ -59,10 +59,10 @@ public struct SensitivityReport {
     public var summaryCSV: String {
         var lines = ["layers,kind,fr_max,runs,clean_accuracy,mean_accuracy,accuracy_std,degradation_points,degradation_std_points"]
         for s in summaries {
-            lines.append([s.layers, s.kind.rawValue, Self.number(s.frMax), String(s.accuracies.count),
-                          String(format: "%.6f", s.cleanAccuracy), String(format: "%.6f", s.meanAccuracy),
-                          String(format: "%.6f", s.standardDeviation), String(format: "%.4f", s.degradation),
-                          String(format: "%.4f", s.degradationStd)].joined(separator: ","))
+            lines.append(CSV.row([s.layers, s.kind.rawValue, Self.number(s.frMax), String(s.accuracies.count),
+                                  String(format: "%.6f", s.cleanAccuracy), String(format: "%.6f", s.meanAccuracy),
+                                  String(format: "%.6f", s.standardDeviation), String(format: "%.4f", s.degradation),
+                                  String(format: "%.4f", s.degradationStd)]))
         }
         return lines.joined(separator: "\n") + "\n"
     }
