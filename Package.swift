@@ -54,7 +54,7 @@ let package = Package(
         .target(name: "HASPlanner", dependencies: ["HASRuntime"], path: "Tools/HASPlanner"),
         .target(
             name: "HASDiagnosis",
-            dependencies: ["HASRuntime", .product(name: "Crypto", package: "swift-crypto")],
+            dependencies: ["HASRuntime"],
             path: "Tools/HASDiagnosis"
         ),
         .executableTarget(

@@ -84,7 +84,8 @@ final class SensitivityCLITests: XCTestCase {
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .uncaughtSignal, "the run ended before it could be interrupted")
         let saved = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: checkpoint))) as? [String: Any]
-        let cells = try XCTUnwrap(saved?["cells"] as? [Any])
+        let cells = try XCTUnwrap((saved?["content"] as? [String: Any])?["cells"] as? [Any])
+        XCTAssertEqual((saved?["digest"] as? String)?.count, 64, "checkpoints carry the digest of their content")
         XCTAssertGreaterThan(cells.count, 0)
         XCTAssertLessThan(cells.count, 2 * 7 * 3)
         XCTAssertFalse(FileManager.default.fileExists(atPath: out + "/sensitivity.csv"))

@@ -206,4 +206,26 @@ final class PlanSearchTests: XCTestCase {
             }
         }
     }
+
+    /// A checkpoint edited on disk is refused by its digest before anything in it is used.
+    func testEditedCheckpointFilesAreRefused() throws {
+        let search = try problem(images: 40)
+        let config = GAConfiguration(population: 4, generations: 2, seed: 3)
+        let key = PlanRunKey(model: "small-cnn", weightsDigest: "d", fingerprint: "f", layers: ["c0"], strategy: .ga,
+                             fitnessImages: "0:40", faultSeeds: [1], configuration: config)
+        let (_, good) = try runKeepingCheckpoint(PlanRunner(search: search, strategy: .ga, configuration: config, key: key), copyAt: 1)
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("edited-\(UUID().uuidString).json").path
+        defer { try? FileManager.default.removeItem(atPath: file) }
+        try good.write(to: file)
+        XCTAssertEqual(try PlanCheckpoint.load(from: file), good)
+        var text = try String(contentsOfFile: file, encoding: .utf8)
+        let field = "\"assignEvaluations\":\(good.assignEvaluations)"
+        XCTAssertTrue(text.contains(field), text.prefix(200).description)
+        text = text.replacingOccurrences(of: field, with: "\"assignEvaluations\":9223372036854775807")
+        try text.write(toFile: file, atomically: true, encoding: .utf8)
+        XCTAssertThrowsError(try PlanCheckpoint.load(from: file)) { error in
+            XCTAssertEqual(String(describing: error),
+                           "\(file): the has-plan checkpoint's digest does not match its contents: it was edited or damaged")
+        }
+    }
 }

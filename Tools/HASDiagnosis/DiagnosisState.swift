@@ -36,7 +36,7 @@ public struct DiagnosisState: Codable, Equatable, Sendable {
     public var threads: Int { geometry[1] }
 
     /// The problem with a state read from a file, if any (sizes and ranges; the
-    /// checkpoint's digest has already vouched for the bytes).
+    /// checkpoint's digest has already vouched that the bytes are as written).
     var problem: String? {
         guard geometry.count == 2, geometry[0] > 0, geometry[1] > 0,
               geometry[0] * geometry[1] == samples.count, samples.count == errors.count else {

@@ -56,7 +56,7 @@ public struct PlanCheckpoint: Codable, Equatable, Sendable {
     }
 
     public func write(to path: String) throws {
-        try writeFileAtomically(Array(try JSONEncoder().encode(self)), to: path)
+        try CheckpointFile.write(self, to: path)
     }
 }
 

@@ -88,8 +88,6 @@ public struct SensitivityCheckpoint: Codable, Equatable, Sendable {
 
     /// Written to a temporary file and renamed over `path`: never half-written.
     public func write(to path: String) throws {
-        let encoder = JSONEncoder()
-        encoder.outputFormatting = [.sortedKeys]
-        try writeFileAtomically(Array(try encoder.encode(self)), to: path)
+        try CheckpointFile.write(self, to: path)
     }
 }
