@@ -105,4 +105,29 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(CSV.field("x\ry"), "\"x\ry\"")
         XCTAssertEqual(CSV.row(["1", "a,b", "", "q\""]), "1,\"a,b\",,\"q\"\"\"")
     }
+
+    /// A field the runtime does not know would be silently ignored; it is refused.
+    func testUnknownLayerFieldsAreRefused() throws {
+        let json = #"{"type": "relu", "dilation": [2, 2]}"#
+        XCTAssertThrowsError(try JSONDecoder().decode(LayerSpec.self, from: Data(json.utf8))) { error in
+            guard case DecodingError.dataCorrupted(let context) = error else { return XCTFail("\(error)") }
+            XCTAssertEqual(context.codingPath.last?.stringValue, "dilation")
+        }
+        XCTAssertEqual(try JSONDecoder().decode(LayerSpec.self, from: Data(#"{"type": "relu"}"#.utf8)), LayerSpec(type: "relu"))
+        // Through a bundle: one line naming the field.
+        var manifest = try JSONSerialization.jsonObject(with: try JSONEncoder().encode(self.manifest())) as! [String: Any]
+        var layers = manifest["layers"] as! [[String: Any]]
+        layers[0]["dilation"] = [2, 2]
+        manifest["layers"] = layers
+        let bytes = try JSONSerialization.data(withJSONObject: manifest)
+        let tensors = ["w": Tensor(shape: [2, 16], data: Array(repeating: 0, count: 32)), "b": Tensor(shape: [2], data: [0, 0])]
+        let bundle = ModelBundle(manifest: self.manifest(), tensors: tensors)
+        try bundle.write(to: path("good.zip"))
+        XCTAssertNoThrow(try ModelBundle.load(from: path("good.zip")))
+        let archive = try ZipArchive.read(try readInputFile(path("good.zip"), maxBytes: 1 << 20, what: "x"), file: "good.zip")
+        let entries = archive.map { $0.name == "manifest.json" ? ZipArchive.Entry(name: $0.name, data: Array(bytes)) : $0 }
+        try writeFileAtomically(try ZipArchive.write(entries, file: "bad.zip"), to: path("bad.zip"))
+        XCTAssertEqual(problem { _ = try ModelBundle.load(from: self.path("bad.zip")) },
+                       "manifest.json: unknown field 'layers[0].dilation' (docs/bundle-format.md lists a layer's fields)")
+    }
 }

@@ -90,6 +90,38 @@ public struct LayerSpec: Codable, Equatable, Sendable {
         self.kernel = kernel
         self.rate = rate
     }
+
+    private enum CodingKeys: String, CodingKey, CaseIterable {
+        case type, name, weight, bias, stride, padding, kernel, rate
+    }
+
+    /// Any key, to find the ones a layer does not know.
+    private struct AnyKey: CodingKey {
+        var stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Decodes the known fields and refuses any other: a field the runtime would
+    /// ignore (`dilation`, `groups`) would silently change what the model computes.
+    public init(from decoder: Decoder) throws {
+        let known = Set(CodingKeys.allCases.map(\.rawValue))
+        if let unknown = try decoder.container(keyedBy: AnyKey.self).allKeys.first(where: { !known.contains($0.stringValue) }) {
+            throw DecodingError.dataCorrupted(.init(codingPath: decoder.codingPath + [unknown],
+                                                    debugDescription: LayerSpec.unknownField))
+        }
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        self.init(type: try c.decode(String.self, forKey: .type), name: try c.decodeIfPresent(String.self, forKey: .name),
+                  weight: try c.decodeIfPresent(String.self, forKey: .weight),
+                  bias: try c.decodeIfPresent(String.self, forKey: .bias),
+                  stride: try c.decodeIfPresent([Int].self, forKey: .stride),
+                  padding: try c.decodeIfPresent([Int].self, forKey: .padding),
+                  kernel: try c.decodeIfPresent([Int].self, forKey: .kernel),
+                  rate: try c.decodeIfPresent(Float.self, forKey: .rate))
+    }
+
+    static let unknownField = "unknown field"
 }
 
 /// Where a model came from. Every field optional so users can bring their own.

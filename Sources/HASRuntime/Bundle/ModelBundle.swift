@@ -135,6 +135,8 @@ extension ModelBundle {
             throw InputError(file: file, "manifest.json: missing key '\(path(context.codingPath + [key]))'")
         } catch DecodingError.typeMismatch(_, let context), DecodingError.valueNotFound(_, let context) {
             throw InputError(file: file, "manifest.json: '\(path(context.codingPath))' has the wrong type")
+        } catch DecodingError.dataCorrupted(let context) where context.debugDescription == LayerSpec.unknownField {
+            throw InputError(file: file, "manifest.json: unknown field '\(path(context.codingPath))' (docs/bundle-format.md lists a layer's fields)")
         } catch DecodingError.dataCorrupted(let context) {
             throw InputError(file: file, "manifest.json: '\(path(context.codingPath))' is invalid")
         }
