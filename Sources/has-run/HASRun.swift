@@ -133,7 +133,7 @@ struct HASRun: ParsableCommand {
             let runs = try faultyRuns(selection?.plan.permutations ?? [:], selection == nil ? "" : "planned ")
             if let labels = set.labels, compare || selection == nil {
                 let unplanned = selection == nil ? runs : try faultyRuns([:], "unplanned ")
-                unplannedAccuracy = FaultyEvaluation.mean(unplanned.map { $0.accuracy(labels: labels) })
+                unplannedAccuracy = Statistics.mean(unplanned.map { $0.accuracy(labels: labels) })
             }
             result = runs[0]
             faulty = RunReport.Device(path: device, profile: profile,

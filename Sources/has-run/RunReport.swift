@@ -48,13 +48,13 @@ struct RunReport: Encodable {
         faultyLayers = device.layers
         seed = device.seed
         cleanImagesPerSecond = device.clean.imagesPerSecond
-        imagesPerSecond = FaultyEvaluation.mean(device.runs.map(\.imagesPerSecond))
+        imagesPerSecond = Statistics.mean(device.runs.map(\.imagesPerSecond))
         seconds = device.runs.reduce(0) { $0 + $1.seconds }
         if let labels = device.labels {
             let accuracies = device.runs.map { $0.accuracy(labels: labels) }
             trials = accuracies
-            accuracy = FaultyEvaluation.mean(accuracies)
-            accuracyStd = FaultyEvaluation.standardDeviation(accuracies)
+            accuracy = Statistics.mean(accuracies)
+            accuracyStd = Statistics.standardDeviation(accuracies)
             cleanAccuracy = device.clean.accuracy(labels: labels)
         }
     }

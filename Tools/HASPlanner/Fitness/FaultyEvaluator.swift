@@ -1,4 +1,5 @@
 import Foundation
+import HASRuntime
 
 /// Accuracy of a network on a faulty device over a fixed image set, for many
 /// permutations and seeds: the inner loop of the planner and of the
@@ -8,18 +9,20 @@ import Foundation
 /// and cached; when that layer is dense, so is its clean GEMM output (the
 /// faults only add corrections to it). Each evaluation runs only the rest of
 /// the network, in chunks of images spread over the cores (each chunk
-/// single-threaded). Results are deterministic and bit-identical to a full
-/// faulty forward pass (`has-run --device`) with the same seed, whatever the
-/// thread count.
+/// single-threaded). Results are deterministic whatever the thread count.
+/// With `incremental: false` they are bit-identical to a full faulty forward
+/// pass (`has-run --device`) with the same seed.
 ///
-/// `incremental` (default on) goes further when the faults end before a clean
-/// dense layer D (e.g. c0 faulty, h0 clean): D's clean input and output are
-/// cached too, and for each image only D's inputs that the faults changed are
-/// propagated (y = y_clean + Σ_j W[:, j]·Δx_j). Images with no change get
-/// exactly the clean result; images with many changes get a full GEMM. The
-/// others can differ from a full pass by float rounding in D only, so
-/// predictions agree except at exact ties. Use `incremental: false` for
-/// bit-identity with `has-run --device`.
+/// The default, `incremental: true`, is not bit-identical to has-run: when the
+/// faults end before a clean dense layer D (e.g. c0 faulty, h0 clean), D's
+/// clean input and output are cached too, and for each image only D's inputs
+/// that the faults changed are propagated (y = y_clean + Σ_j W[:, j]·Δx_j, in
+/// another summation order than D's GEMM). Images with no change get exactly
+/// the clean result and images with many changes a full GEMM, bit for bit;
+/// the others can differ from a full pass by float rounding in D, so a
+/// prediction can differ where two scores are within rounding of each other
+/// (docs/fault-profile.md, "Evaluating many plans"). Every plan is scored by
+/// the same rule, so comparisons between plans are unaffected.
 public final class FaultyEvaluator: @unchecked Sendable {
     /// Images [N] + the network's input shape, N labels and (if given) N data-set indices;
     /// `InputError` otherwise.
@@ -312,59 +315,5 @@ public final class FaultyEvaluator: @unchecked Sendable {
             seen[Int(v)] = true
         }
         return true
-    }
-}
-
-/// Predictions of several trials on one image set.
-public struct FaultyEvaluation: Sendable {
-    /// predictions[trial][image]; -1 = no class (all scores NaN).
-    public var predictions: [[Int]]
-    public let labels: [Int]
-
-    /// Top-1 accuracy per trial.
-    public var accuracies: [Double] { predictions.map { FaultyEvaluation.accuracy($0, labels) } }
-    public var mean: Double { FaultyEvaluation.mean(accuracies) }
-    /// Sample standard deviation over trials (0 for one trial).
-    public var standardDeviation: Double { FaultyEvaluation.standardDeviation(accuracies) }
-
-    /// correct[trial][image].
-    public var correct: [[Bool]] { predictions.map { zip($0, labels).map { $0 == $1 } } }
-
-    /// Mean softmax probability of the true label ("soft accuracy"): a smooth
-    /// stand-in for top-1 accuracy whose differences are far less noisy on few
-    /// images. NaN scores give probability 0.
-    public static func labelProbability(_ scores: Tensor, _ labels: [Int]) -> Double {
-        guard !labels.isEmpty else { return .nan }
-        var total = 0.0
-        for (i, label) in labels.enumerated() { total += labelProbability(rowOf: scores, i, label: label) }
-        return total / Double(labels.count)
-    }
-
-    /// Softmax probability of `label` in row `row` of scores [N, classes]; 0 when a score is NaN or +∞.
-    @inline(__always)
-    public static func labelProbability(rowOf scores: Tensor, _ row: Int, label: Int) -> Double {
-        let classes = scores.shape.last ?? 1, base = row * classes
-        var top = -Double.infinity
-        for j in 0..<classes {
-            let v = Double(scores.data[base + j])
-            if v.isNaN { return 0 }
-            top = max(top, v)
-        }
-        guard top.isFinite else { return 0 }
-        var sum = 0.0
-        for j in 0..<classes { sum += exp(Double(scores.data[base + j]) - top) }
-        return exp(Double(scores.data[base + label]) - top) / sum
-    }
-
-    static func accuracy(_ predictions: [Int], _ labels: [Int]) -> Double {
-        labels.isEmpty ? .nan : Double(zip(predictions, labels).filter { $0 == $1 }.count) / Double(labels.count)
-    }
-
-    public static func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
-
-    public static func standardDeviation(_ xs: [Double]) -> Double {
-        guard xs.count > 1 else { return 0 }
-        let m = mean(xs)
-        return (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot()
     }
 }
