@@ -144,14 +144,16 @@ struct HASRun: ParsableCommand {
         var report = RunReport(model: network.name, modelFile: modelPath, weightsDigest: bundle.weightsDigest,
                                source: set.origin, classification: result, labels: set.labels,
                                batchSize: batch, threads: threadCount)
-        if let faulty { report.attach(faulty) }
+        if let faulty {
+            report.attach(faulty)
+            report.plan = selection?.path
+            report.plannedLayers = selection?.plan.layers.map(\.name)
+            report.unplannedAccuracy = unplannedAccuracy
+        }
         if let output { try PredictionWriter.write(result, classes: network.classes, labels: set.labels,
                                                   names: set.names, to: output) }
         if json {
-            let text = try report.json()
-            print(device == nil ? text : try PlanSelection.addKeys(to: text, plan: selection?.path,
-                                                                   layers: selection?.plan.layers.map(\.name),
-                                                                   unplannedAccuracy: unplannedAccuracy))
+            print(try report.json())
         } else {
             print(report.text(classes: network.classes, names: set.names, show: show))
             if device != nil {
