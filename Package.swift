@@ -39,9 +39,15 @@ let package = Package(
             ],
             path: "Sources/HASRuntime"
         ),
+        // Options and helpers the command-line tools share (--model, --images/--labels, --threads).
+        .target(
+            name: "HASCommandLine",
+            dependencies: ["HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/HASCommandLine"
+        ),
         .executableTarget(
             name: "has-run",
-            dependencies: ["HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASCommandLine", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/has-run"
         ),
         // Offline libraries: the trainer, the planner (GA, assignment, sensitivity
@@ -55,12 +61,12 @@ let package = Package(
         .target(name: "HASDiagnosis", dependencies: ["HASRuntime"], path: "Tools/HASDiagnosis"),
         .executableTarget(
             name: "has-train",
-            dependencies: ["HASTraining", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASCommandLine", "HASTraining", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-train"
         ),
         .executableTarget(
             name: "has-plan",
-            dependencies: ["HASPlanner", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASCommandLine", "HASPlanner", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-plan"
         ),
         .executableTarget(
@@ -70,7 +76,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "has-bench",
-            dependencies: ["HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASCommandLine", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-bench"
         ),
         // CZlib: BundleTests deflate zip-bomb fixtures in a streaming way.

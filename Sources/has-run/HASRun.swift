@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASCommandLine
 import HASRuntime
 
 /// `has-run`: classify images with a model bundle on the (simulated) device.
@@ -18,14 +19,8 @@ struct HASRun: ParsableCommand {
             """
     )
 
-    @Option(help: "Model bundle: a .zip file, or its path without the .zip extension.")
-    var model: String
-
-    @Option(help: "Images: an IDX file (gzip or raw) or a .npy array of pixels [N, H, W].")
-    var images: String?
-
-    @Option(help: "Labels for --images: an IDX label file or a .npy integer array.")
-    var labels: String?
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: ImageDataOptions
 
     @Option(help: "Classify only the first N images.")
     var limit: Int?
@@ -33,8 +28,7 @@ struct HASRun: ParsableCommand {
     @Option(help: "Images per forward pass.")
     var batch: Int = 256
 
-    @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadOptions
 
     @Option(help: "Write one prediction per image to this file: .csv or .jsonl.")
     var output: String?
@@ -70,12 +64,12 @@ struct HASRun: ParsableCommand {
     var pngs: [String] = []
 
     func validate() throws {
+        let images = data.images
         if images == nil && pngs.isEmpty { throw ValidationError("give --images FILE or one or more PNG files") }
         if images != nil && !pngs.isEmpty { throw ValidationError("give either --images or PNG files, not both") }
-        if labels != nil && images == nil { throw ValidationError("--labels goes with --images") }
+        if data.labels != nil && images == nil { throw ValidationError("--labels goes with --images") }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
         if !(1...65_536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
         if show < 0 { throw ValidationError("--show must not be negative") }
         if device == nil && (faultyLayers != nil || trials != 1) {
             throw ValidationError("--faulty-layers and --trials go with --device")
@@ -91,13 +85,11 @@ struct HASRun: ParsableCommand {
     }
 
     func run() throws {
-        let modelPath = ModelLocator.resolve(model)
-        let bundle = try ModelBundle.load(from: modelPath)
-        let network = try Network(manifest: bundle.manifest, tensors: bundle.tensors, file: modelPath)
+        let loaded = try model.load()
+        let (bundle, network) = (loaded.bundle, loaded.network)
         let set: ImageSet
-        if let images {
-            set = try ImageSet.open(images: images, labels: labels, limit: limit, input: bundle.manifest.input,
-                                    model: network.name, classCount: network.classes.count)
+        if let images = data.images {
+            set = try ImageDataOptions.open(images: images, labels: data.labels, limit: limit, for: loaded)
         } else {
             set = try ImageSet.open(pngs: pngs, input: bundle.manifest.input, model: network.name)
         }
@@ -109,7 +101,7 @@ struct HASRun: ParsableCommand {
             try PlanSelection.resolve(explicit: plan, plansDirectory: plans, network: network,
                                       weightsDigest: bundle.weightsDigest, profile: $0)
         }
-        let threadCount = threads ?? Parallelism.threads
+        let threadCount = threads.count
         let classifier = Classifier(network: network, batchSize: batch)
         func classify(_ label: String, _ options: ForwardOptions) throws -> Classification {
             let progress = ProgressBar(total: set.source.count, label: label)
@@ -141,7 +133,7 @@ struct HASRun: ParsableCommand {
                                       runs: runs, clean: clean, labels: set.labels)
         }
 
-        var report = RunReport(model: network.name, modelFile: modelPath, weightsDigest: bundle.weightsDigest,
+        var report = RunReport(model: network.name, modelFile: loaded.path, weightsDigest: bundle.weightsDigest,
                                source: set.origin, classification: result, labels: set.labels,
                                batchSize: batch, threads: threadCount)
         if let faulty {
@@ -164,15 +156,5 @@ struct HASRun: ParsableCommand {
                 print(line)
             }
         }
-    }
-}
-
-/// `--model NAME` may omit the `.zip` extension.
-enum ModelLocator {
-    static func resolve(_ path: String) -> String {
-        if !FileManager.default.fileExists(atPath: path), FileManager.default.fileExists(atPath: path + ".zip") {
-            return path + ".zip"
-        }
-        return path
     }
 }

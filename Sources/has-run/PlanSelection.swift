@@ -1,4 +1,5 @@
 import Foundation
+import HASCommandLine
 import HASRuntime
 
 /// Which schedule plan `has-run --device` applies: `--plan FILE`, or the plan
@@ -23,6 +24,6 @@ struct PlanSelection {
     }
 
     static func note(_ text: String) {
-        FileHandle.standardError.write(Data(("has-run: " + text + "\n").utf8))
+        StandardError.write("has-run: " + text)
     }
 }

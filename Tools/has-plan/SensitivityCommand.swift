@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import HASCommandLine
 import HASPlanner
 import HASRuntime
 
@@ -22,14 +23,9 @@ struct SensitivityCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model bundle (.zip, or its path without .zip).")
-    var model: String
-
-    @Option(help: "Images: an IDX file (gzip or raw) or a .npy array.")
-    var images: String
-
-    @Option(help: "Labels for --images.")
-    var labels: String
+    @OptionGroup var model: ModelOptions
+    // Both required here.
+    @OptionGroup var data: ImageDataOptions
 
     @Option(help: "Use only the first N images.")
     var limit: Int?
@@ -62,8 +58,7 @@ struct SensitivityCommand: ParsableCommand {
     @Option(name: .customLong("block-threads"), help: "Threads (PEs) per block of the simulated device.")
     var blockThreads: Int = FaultProfile.Geometry.paper.threads
 
-    @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadOptions
 
     @Option(help: "Output directory.")
     var out: String
@@ -81,7 +76,7 @@ struct SensitivityCommand: ParsableCommand {
         if !(1...FaultProfile.maxBlocks).contains(blocks) || !(1...FaultProfile.maxThreads).contains(blockThreads) {
             throw ValidationError("--blocks and --block-threads must be positive")
         }
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
+        if data.images == nil || data.labels == nil { throw ValidationError("give --images and --labels") }
         _ = try parsedKinds()
         _ = try parsedFRMax()
     }
@@ -119,12 +114,10 @@ struct SensitivityCommand: ParsableCommand {
     }
 
     func run() throws {
-        let modelPath = FileManager.default.fileExists(atPath: model) || !FileManager.default.fileExists(atPath: model + ".zip")
-            ? model : model + ".zip"
-        let bundle = try ModelBundle.load(from: modelPath)
-        let network = try Network(manifest: bundle.manifest, tensors: bundle.tensors, file: modelPath)
-        let set = try ImageSet.open(images: images, labels: labels, limit: limit, input: bundle.manifest.input,
-                                    model: network.name, classCount: network.classes.count)
+        let loaded = try model.load()
+        let (bundle, network) = (loaded.bundle, loaded.network)
+        let images = data.images!
+        let set = try ImageDataOptions.open(images: images, labels: data.labels, limit: limit, for: loaded)
         let groups = layers.map { $0.split(separator: ",").map { $0.split(separator: "+").map(String.init) } }
             ?? network.deviceLayers.map { [$0.name] }
         let configuration = SensitivityAnalysis.Configuration(
@@ -154,7 +147,7 @@ struct SensitivityCommand: ParsableCommand {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { before + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         let progress = ProgressBar(total: configuration.evaluations, label: "sensitivity")
-        let cells = try analysis.run(images: x, labels: set.labels!, threads: threads ?? Parallelism.threads, fast: !reference,
+        let cells = try analysis.run(images: x, labels: set.labels!, threads: threads.count, fast: !reference,
                                      completed: completed, afterUnit: { done in
             try SensitivityCheckpoint(key: key, cells: done, elapsedSeconds: elapsed()).write(to: checkpointPath)
         }) { done, cell in
