@@ -79,11 +79,11 @@ let package = Package(
             dependencies: ["HASCommandLine", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-bench"
         ),
-        // CZlib: BundleTests deflate zip-bomb fixtures in a streaming way.
-        // Fixtures are found through #filePath, not as bundled resources.
+        // CZlib: BundleTests deflate zip-bomb fixtures in a streaming way; has-run: the
+        // zip-bomb memory check runs it as a memory-capped child. Fixtures are found through #filePath.
         .testTarget(
             name: "HASRuntimeTests",
-            dependencies: ["HASRuntime", "CZlib", "CPNG"],
+            dependencies: ["HASRuntime", "CZlib", "CPNG", "has-run"],
             path: "Tests/HASRuntimeTests",
             exclude: ["Fixtures"]
         ),

@@ -66,6 +66,7 @@ struct PlanCommand: ParsableCommand {
         runner.polishBudget = ga.polish
         runner.climbBudget = ga.climb
         runner.checkpointPath = strategy == .assign ? nil : checkpointPath
+        runner.afterCheckpoint = CheckpointHold.checkpointWritten
         let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations * ga.runs, label: "planning \(strategy.rawValue)")
         runner.onProgress = { generation, _, best, evaluations, seconds in
             let rate = Double(evaluations) / max(seconds, 1e-9)

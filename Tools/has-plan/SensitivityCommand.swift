@@ -150,6 +150,7 @@ struct SensitivityCommand: ParsableCommand {
         let cells = try analysis.run(images: x, labels: set.labels!, threads: threads.count, fast: !reference,
                                      completed: completed, afterUnit: { done in
             try SensitivityCheckpoint(key: key, cells: done, elapsedSeconds: elapsed()).write(to: checkpointPath)
+            CheckpointHold.checkpointWritten()
         }) { done, cell in
             progress.update(done, status: "\(cell.layerName) \(cell.kind.rawValue) \(cell.frMax)")
         }
