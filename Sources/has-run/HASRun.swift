@@ -22,8 +22,7 @@ struct HASRun: ParsableCommand {
     @OptionGroup var model: ModelOptions
     @OptionGroup var data: ImageDataOptions
 
-    @Option(help: "Classify only the first N images.")
-    var limit: Int?
+    @OptionGroup var limit: ImageLimitOptions
 
     @Option(help: "Images per forward pass.")
     var batch: Int = 256
@@ -45,8 +44,7 @@ struct HASRun: ParsableCommand {
     @Option(help: "Fault draws to average over with --device (trial i uses seed S + i).")
     var trials: Int = 1
 
-    @Option(help: "Seed of the fault draws with --device.")
-    var seed: UInt64 = 0
+    @OptionGroup var faultSeed: FaultSeedOptions
 
     @Option(help: "Schedule plan to apply with --device (default: <plans>/<model>/<fingerprint>.json if present).")
     var plan: String?
@@ -68,7 +66,6 @@ struct HASRun: ParsableCommand {
         if images == nil && pngs.isEmpty { throw ValidationError("give --images FILE or one or more PNG files") }
         if images != nil && !pngs.isEmpty { throw ValidationError("give either --images or PNG files, not both") }
         if data.labels != nil && images == nil { throw ValidationError("--labels goes with --images") }
-        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
         if !(1...65_536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
         if show < 0 { throw ValidationError("--show must not be negative") }
         if device == nil && (faultyLayers != nil || trials != 1) {
@@ -89,7 +86,7 @@ struct HASRun: ParsableCommand {
         let (bundle, network) = (loaded.bundle, loaded.network)
         let set: ImageSet
         if let images = data.images {
-            set = try ImageDataOptions.open(images: images, labels: data.labels, limit: limit, for: loaded)
+            set = try ImageDataOptions.open(images: images, labels: data.labels, limit: limit.limit, for: loaded)
         } else {
             set = try ImageSet.open(pngs: pngs, input: bundle.manifest.input, model: network.name)
         }
@@ -117,7 +114,7 @@ struct HASRun: ParsableCommand {
             func faultyRuns(_ permutations: [String: [Int32]], _ label: String) throws -> [Classification] {
                 try (0..<trials).map { trial in
                     let injector = try FaultInjector(network: network, profile: profile, faultyLayers: layers,
-                                                     seed: FaultKeys.trialSeed(seed, trial: trial), threads: threadCount)
+                                                     seed: FaultKeys.trialSeed(faultSeed.seed, trial: trial), threads: threadCount)
                     return try classify("\(label)trial \(trial + 1)/\(trials)",
                                         injector.options(ForwardOptions(permutations: permutations, threads: threadCount)))
                 }
@@ -129,7 +126,7 @@ struct HASRun: ParsableCommand {
             }
             result = runs[0]
             faulty = RunReport.Device(path: device, profile: profile,
-                                      layers: deviceLayers.map(\.name), seed: seed,
+                                      layers: deviceLayers.map(\.name), seed: faultSeed.seed,
                                       runs: runs, clean: clean, labels: set.labels)
         }
 

@@ -27,8 +27,7 @@ struct SensitivityCommand: ParsableCommand {
     // Both required here.
     @OptionGroup var data: ImageDataOptions
 
-    @Option(help: "Use only the first N images.")
-    var limit: Int?
+    @OptionGroup var limit: ImageLimitOptions
 
     @Option(help: "Layers made faulty, comma-separated; join with + to make a group faulty together (c0,c1,c0+c1). Default: each weighted layer.")
     var layers: String?
@@ -49,8 +48,7 @@ struct SensitivityCommand: ParsableCommand {
     @Option(help: "Fault trials per device (seeds --seed, --seed + 1, …).")
     var trials: Int = 3
 
-    @Option(help: "Seed of the fault draws.")
-    var seed: UInt64 = 0
+    @OptionGroup var faultSeed: FaultSeedOptions
 
     @Option(help: "Blocks of the simulated device.")
     var blocks: Int = FaultProfile.Geometry.paper.blocks
@@ -70,7 +68,6 @@ struct SensitivityCommand: ParsableCommand {
     var reference = false
 
     func validate() throws {
-        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
         if !(1...1000).contains(deviceSeeds) { throw ValidationError("--device-seeds must be between 1 and 1000") }
         if !(1...1000).contains(trials) { throw ValidationError("--trials must be between 1 and 1000") }
         if !(1...FaultProfile.maxBlocks).contains(blocks) || !(1...FaultProfile.maxThreads).contains(blockThreads) {
@@ -117,12 +114,12 @@ struct SensitivityCommand: ParsableCommand {
         let loaded = try model.load()
         let (bundle, network) = (loaded.bundle, loaded.network)
         let images = data.images!
-        let set = try ImageDataOptions.open(images: images, labels: data.labels, limit: limit, for: loaded)
+        let set = try ImageDataOptions.open(images: images, labels: data.labels, limit: limit.limit, for: loaded)
         let groups = layers.map { $0.split(separator: ",").map { $0.split(separator: "+").map(String.init) } }
             ?? network.deviceLayers.map { [$0.name] }
         let configuration = SensitivityAnalysis.Configuration(
             layerGroups: groups, kinds: try parsedKinds(), frMax: try parsedFRMax(),
-            deviceSeeds: (0..<UInt64(deviceSeeds)).map { firstDeviceSeed &+ $0 }, trials: trials, faultSeed: seed,
+            deviceSeeds: (0..<UInt64(deviceSeeds)).map { firstDeviceSeed &+ $0 }, trials: trials, faultSeed: faultSeed.seed,
             blocks: blocks, threads: blockThreads)
         let analysis = try SensitivityAnalysis(network: network, configuration: configuration)
         let x = try set.source.batch(0..<set.source.count)
