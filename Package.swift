@@ -93,7 +93,7 @@ let package = Package(
         .testTarget(name: "DiagnosisTests", dependencies: ["HASDiagnosis", "HASRuntime"], path: "Tests/DiagnosisTests"),
         .testTarget(
             name: "CLITests",
-            dependencies: ["HASRuntime", "has-run", "has-plan", "has-diagnose", "has-train"],
+            dependencies: ["HASRuntime", "has-run", "has-plan", "has-diagnose", "has-train", "has-bench"],
             path: "Tests/CLITests"
         ),
     ],
