@@ -140,7 +140,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
         let profile = profile ?? self.profile
         for (name, perm) in permutations {
             if let layer = network.deviceLayers.first(where: { $0.name == name }) {
-                precondition(Self.isPermutation(perm, of: layer.shape.m), "permutation of \(name) is not a permutation of its rows")
+                precondition(Permutations.isPermutation(perm, of: layer.shape.m), "permutation of \(name) is not a permutation of its rows")
             }
         }
         var result = FaultyEvaluation(predictions: [], labels: labels)
@@ -186,134 +186,105 @@ public final class FaultyEvaluator: @unchecked Sendable {
             return runFromCachedGEMM(dense, cachedGEMM, options)
         }
         if let downstream { return runIncrementally(downstream, options) }
-        let n = imageCount
-        let chunks = (n + chunkSize - 1) / chunkSize
-        let classes = network.classes.count
+        return gatherScores(options) { lo, hi, o in
+            network.run(cachedChunk(lo, hi), layers: startLayer..<network.layers.count, options: o)
+        }
+    }
+
+    /// Scores [N, classes]: `chunk(lo, hi, options)` gives the rows of images lo..<hi, for every
+    /// chunk of `chunkSize` images in parallel (each single-threaded, options keyed to its first image).
+    private func gatherScores(_ options: (Int) -> ForwardOptions, _ chunk: (Int, Int, ForwardOptions) -> Tensor) -> Tensor {
+        let n = imageCount, chunks = (n + chunkSize - 1) / chunkSize, classes = network.classes.count
         var all = [Float](repeating: 0, count: n * classes)
-        let per = cached.count / max(1, n)
-        let tailShape = Array(cached.shape.dropFirst())
         all.withUnsafeMutableBufferPointer { out in
             Parallelism.forEach(chunks, threads: threads) { c in
                 let lo = c * chunkSize, hi = min(n, lo + chunkSize)
-                let x = Tensor(shape: [hi - lo] + tailShape, data: Array(cached.data[lo * per..<hi * per]))
                 var o = options(c)
                 o.firstImageIndex = lo
-                let scores = network.run(x, layers: startLayer..<network.layers.count, options: o)
+                let scores = chunk(lo, hi, o)
                 for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
             }
         }
         return Tensor(shape: [n, classes], data: all)
+    }
+
+    /// The cached clean activations of images lo..<hi.
+    private func cachedChunk(_ lo: Int, _ hi: Int) -> Tensor {
+        let per = cached.count / max(1, imageCount)
+        return Tensor(shape: [hi - lo] + Array(cached.shape.dropFirst()), data: Array(cached.data[lo * per..<hi * per]))
+    }
+
+    /// Where the network goes on after dense layer `index`, and whether a ReLU follows it
+    /// (Dense.forward applies that ReLU with the bias, so the suffix must too).
+    private func afterDense(_ index: Int) -> (relu: Bool, next: Int) {
+        if index + 1 < network.layers.count, case .relu = network.layers[index + 1] { return (true, index + 2) }
+        return (false, index + 1)
     }
 
     /// The dense first faulty layer from its cached clean GEMM: corrections, bias, ReLU, then the rest.
     private func runFromCachedGEMM(_ dense: Dense, _ gemm: [Float], _ options: (Int) -> ForwardOptions) -> Tensor {
-        let n = imageCount, m = dense.outFeatures, k = dense.inFeatures
-        let chunks = (n + chunkSize - 1) / chunkSize
-        var relu = false, next = startLayer + 1
-        if next < network.layers.count, case .relu = network.layers[next] {
-            relu = true
-            next += 1
-        }
-        let classes = network.classes.count
-        var all = [Float](repeating: 0, count: n * classes)
-        all.withUnsafeMutableBufferPointer { out in
-            Parallelism.forEach(chunks, threads: threads) { c in
-                let lo = c * chunkSize, hi = min(n, lo + chunkSize), count = hi - lo
-                var o = options(c)
-                o.firstImageIndex = lo
-                var y = Array(gemm[lo * m..<hi * m])
-                y.withUnsafeMutableBufferPointer { yp in
-                    cached.data.withUnsafeBufferPointer { xp in
-                        dense.weight.withUnsafeBufferPointer { wp in
-                            withOptionalBuffer(o.permutations[dense.name]) { pp in
-                                let yb = yp.baseAddress!, xb = xp.baseAddress! + lo * k
-                                o.afterGEMM?(GEMMEvent(layerName: dense.name, shape: dense.gemmShape, batchSize: count,
-                                                       firstImageIndex: lo, weights: wp.baseAddress!, permutation: pp,
-                                                       bRowStride: 1, bColStride: k, cRowStride: 1, cColStride: m,
-                                                       input: { xb + $0 * k }, output: { yb + $0 * m }))
-                            }
+        let m = dense.outFeatures, k = dense.inFeatures
+        let (relu, next) = afterDense(startLayer)
+        return gatherScores(options) { lo, hi, o in
+            let count = hi - lo
+            var y = Array(gemm[lo * m..<hi * m])
+            y.withUnsafeMutableBufferPointer { yp in
+                cached.data.withUnsafeBufferPointer { xp in
+                    dense.weight.withUnsafeBufferPointer { wp in
+                        withOptionalBuffer(o.permutations[dense.name]) { pp in
+                            let yb = yp.baseAddress!, xb = xp.baseAddress! + lo * k
+                            o.afterGEMM?(GEMMEvent(layerName: dense.name, shape: dense.gemmShape, batchSize: count,
+                                                   firstImageIndex: lo, weights: wp.baseAddress!, permutation: pp,
+                                                   bRowStride: 1, bColStride: k, cRowStride: 1, cColStride: m,
+                                                   input: { xb + $0 * k }, output: { yb + $0 * m }))
                         }
                     }
-                    // Bias and ReLU exactly as Dense.forward does them.
-                    dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
                 }
-                let scores = network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
-                for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
+                // Bias and ReLU exactly as Dense.forward does them.
+                dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
             }
+            return network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
         }
-        return Tensor(shape: [n, classes], data: all)
     }
 
     /// Faulty layers as usual up to the downstream dense layer D, then D by deltas from its cached clean run.
     private func runIncrementally(_ d: Downstream, _ options: (Int) -> ForwardOptions) -> Tensor {
-        let n = imageCount, m = d.dense.outFeatures, k = d.dense.inFeatures
-        let chunks = (n + chunkSize - 1) / chunkSize
-        let per = cached.count / max(1, n)
-        let tailShape = Array(cached.shape.dropFirst())
-        var relu = false, next = d.index + 1
-        if next < network.layers.count, case .relu = network.layers[next] {
-            relu = true
-            next += 1
-        }
-        // Beyond this many changed inputs a full GEMM of the image is cheaper.
-        let maxChanges = max(1, k / 16)
-        let classes = network.classes.count
-        var all = [Float](repeating: 0, count: n * classes)
-        all.withUnsafeMutableBufferPointer { out in
-            Parallelism.forEach(chunks, threads: threads) { c in
-                let lo = c * chunkSize, hi = min(n, lo + chunkSize), count = hi - lo
-                var o = options(c)
-                o.firstImageIndex = lo
-                let x = Tensor(shape: [count] + tailShape, data: Array(cached.data[lo * per..<hi * per]))
-                let h = network.run(x, layers: startLayer..<d.index, options: o)
-                var y = Array(d.output[lo * m..<hi * m])
-                var changed: [Int] = []
-                y.withUnsafeMutableBufferPointer { yp in
-                    h.data.withUnsafeBufferPointer { hp in
-                        d.input.withUnsafeBufferPointer { xp in
-                            d.transposed.withUnsafeBufferPointer { tp in
-                                d.dense.weight.withUnsafeBufferPointer { wp in
-                                    for i in 0..<count {
-                                        let faulty = hp.baseAddress! + i * k, clean = xp.baseAddress! + (lo + i) * k
-                                        let yi = yp.baseAddress! + i * m
-                                        changed.removeAll(keepingCapacity: true)
-                                        for j in 0..<k where faulty[j].bitPattern != clean[j].bitPattern {
-                                            changed.append(j)
-                                            if changed.count > maxChanges { break }
-                                        }
-                                        if changed.isEmpty { continue }
-                                        if changed.count > maxChanges {
-                                            PermutedGEMM.multiply(m: m, n: 1, k: k, a: wp.baseAddress!, lda: k,
-                                                                  b: StridedMatrix(UnsafePointer(faulty), rowStride: 1, colStride: k),
-                                                                  c: StridedMatrix(yi, rowStride: 1, colStride: m), threads: 1)
-                                            continue
-                                        }
-                                        for j in changed {
-                                            let delta = faulty[j] - clean[j], column = tp.baseAddress! + j * m
-                                            for row in 0..<m { yi[row] += column[row] * delta }
-                                        }
+        let m = d.dense.outFeatures, k = d.dense.inFeatures
+        let (relu, next) = afterDense(d.index)
+        let maxChanges = DenseDeltaUpdate.maxChanges(inputs: k)
+        return gatherScores(options) { lo, hi, o in
+            let count = hi - lo
+            let h = network.run(cachedChunk(lo, hi), layers: startLayer..<d.index, options: o)
+            var y = Array(d.output[lo * m..<hi * m])
+            var changed: [Int] = []
+            y.withUnsafeMutableBufferPointer { yp in
+                h.data.withUnsafeBufferPointer { hp in
+                    d.input.withUnsafeBufferPointer { xp in
+                        d.transposed.withUnsafeBufferPointer { tp in
+                            d.dense.weight.withUnsafeBufferPointer { wp in
+                                for i in 0..<count {
+                                    let faulty = hp.baseAddress! + i * k, clean = xp.baseAddress! + (lo + i) * k
+                                    let yi = yp.baseAddress! + i * m
+                                    DenseDeltaUpdate.changedInputs(faulty, clean, count: k, maxChanges: maxChanges,
+                                                                   into: &changed)
+                                    if changed.isEmpty { continue }
+                                    if changed.count > maxChanges {
+                                        PermutedGEMM.multiply(m: m, n: 1, k: k, a: wp.baseAddress!, lda: k,
+                                                              b: StridedMatrix(UnsafePointer(faulty), rowStride: 1, colStride: k),
+                                                              c: StridedMatrix(yi, rowStride: 1, colStride: m), threads: 1)
+                                        continue
                                     }
+                                    DenseDeltaUpdate.addDeltas(changed, faulty: faulty, clean: clean, transposed: tp.baseAddress!,
+                                                               outputs: m, to: yi)
                                 }
                             }
                         }
                     }
-                    // Bias and ReLU exactly as Dense.forward does them.
-                    d.dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
                 }
-                let scores = network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
-                for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
+                // Bias and ReLU exactly as Dense.forward does them.
+                d.dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
             }
+            return network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
         }
-        return Tensor(shape: [n, classes], data: all)
-    }
-
-    static func isPermutation(_ perm: [Int32], of m: Int) -> Bool {
-        guard perm.count == m else { return false }
-        var seen = [Bool](repeating: false, count: m)
-        for v in perm {
-            guard v >= 0, Int(v) < m, !seen[Int(v)] else { return false }
-            seen[Int(v)] = true
-        }
-        return true
     }
 }
