@@ -39,9 +39,15 @@ let package = Package(
             ],
             path: "Sources/HASRuntime"
         ),
+        // Options and helpers the command-line tools share (--model, --images/--labels, --threads).
+        .target(
+            name: "HASCommandLine",
+            dependencies: ["HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Sources/HASCommandLine"
+        ),
         .executableTarget(
             name: "has-run",
-            dependencies: ["HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASCommandLine", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Sources/has-run"
         ),
         // Offline libraries: the trainer, the planner (GA, assignment, sensitivity
@@ -52,19 +58,15 @@ let package = Package(
             path: "Tools/HASTraining"
         ),
         .target(name: "HASPlanner", dependencies: ["HASRuntime"], path: "Tools/HASPlanner"),
-        .target(
-            name: "HASDiagnosis",
-            dependencies: ["HASRuntime"],
-            path: "Tools/HASDiagnosis"
-        ),
+        .target(name: "HASDiagnosis", dependencies: ["HASRuntime"], path: "Tools/HASDiagnosis"),
         .executableTarget(
             name: "has-train",
-            dependencies: ["HASTraining", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASCommandLine", "HASTraining", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-train"
         ),
         .executableTarget(
             name: "has-plan",
-            dependencies: ["HASPlanner", "HASDiagnosis", "HASRuntime",
+            dependencies: ["HASCommandLine", "HASPlanner", "HASDiagnosis", "HASRuntime",
                            .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-plan"
         ),
@@ -75,14 +77,14 @@ let package = Package(
         ),
         .executableTarget(
             name: "has-bench",
-            dependencies: ["HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASCommandLine", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-bench"
         ),
-        // CZlib: BundleTests deflate zip-bomb fixtures in a streaming way.
-        // Fixtures are found through #filePath, not as bundled resources.
+        // CZlib: BundleTests deflate zip-bomb fixtures in a streaming way; has-run: the
+        // zip-bomb memory check runs it as a memory-capped child. Fixtures are found through #filePath.
         .testTarget(
             name: "HASRuntimeTests",
-            dependencies: ["HASRuntime", "CZlib", "CPNG"],
+            dependencies: ["HASRuntime", "CZlib", "CPNG", "has-run"],
             path: "Tests/HASRuntimeTests",
             exclude: ["Fixtures"]
         ),
@@ -94,7 +96,7 @@ let package = Package(
         .testTarget(name: "DiagnosisTests", dependencies: ["HASDiagnosis", "HASRuntime"], path: "Tests/DiagnosisTests"),
         .testTarget(
             name: "CLITests",
-            dependencies: ["HASRuntime", "has-run", "has-plan", "has-diagnose", "has-train"],
+            dependencies: ["HASRuntime", "has-run", "has-plan", "has-diagnose", "has-train", "has-bench"],
             path: "Tests/CLITests"
         ),
     ],

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASCommandLine
 import HASRuntime
 
 /// `has-run`: classify images with a model bundle on the (simulated) device.
@@ -18,23 +19,15 @@ struct HASRun: ParsableCommand {
             """
     )
 
-    @Option(help: "Model bundle: a .zip file, or its path without the .zip extension.")
-    var model: String
+    @OptionGroup var model: ModelOptions
+    @OptionGroup var data: ImageDataOptions
 
-    @Option(help: "Images: an IDX file (gzip or raw) or a .npy array of pixels [N, H, W].")
-    var images: String?
-
-    @Option(help: "Labels for --images: an IDX label file or a .npy integer array.")
-    var labels: String?
-
-    @Option(help: "Classify only the first N images.")
-    var limit: Int?
+    @OptionGroup var limit: ImageLimitOptions
 
     @Option(help: "Images per forward pass.")
     var batch: Int = 256
 
-    @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadOptions
 
     @Option(help: "Write one prediction per image to this file: .csv or .jsonl.")
     var output: String?
@@ -51,8 +44,7 @@ struct HASRun: ParsableCommand {
     @Option(help: "Fault draws to average over with --device (trial i uses seed S + i).")
     var trials: Int = 1
 
-    @Option(help: "Seed of the fault draws with --device.")
-    var seed: UInt64 = 0
+    @OptionGroup var faultSeed: FaultSeedOptions
 
     @Option(help: "With --device: simulate this profile's faults instead (e.g. the true device behind a diagnosed --device profile); --device still chooses the plan.")
     var simulate: String?
@@ -73,12 +65,11 @@ struct HASRun: ParsableCommand {
     var pngs: [String] = []
 
     func validate() throws {
+        let images = data.images
         if images == nil && pngs.isEmpty { throw ValidationError("give --images FILE or one or more PNG files") }
         if images != nil && !pngs.isEmpty { throw ValidationError("give either --images or PNG files, not both") }
-        if labels != nil && images == nil { throw ValidationError("--labels goes with --images") }
-        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
+        if data.labels != nil && images == nil { throw ValidationError("--labels goes with --images") }
         if !(1...65_536).contains(batch) { throw ValidationError("--batch must be between 1 and 65536") }
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
         if show < 0 { throw ValidationError("--show must not be negative") }
         if device == nil && (faultyLayers != nil || trials != 1) {
             throw ValidationError("--faulty-layers and --trials go with --device")
@@ -96,13 +87,11 @@ struct HASRun: ParsableCommand {
     }
 
     func run() throws {
-        let modelPath = ModelLocator.resolve(model)
-        let bundle = try ModelBundle.load(from: modelPath)
-        let network = try Network(manifest: bundle.manifest, tensors: bundle.tensors, file: modelPath)
+        let loaded = try model.load()
+        let (bundle, network) = (loaded.bundle, loaded.network)
         let set: ImageSet
-        if let images {
-            set = try ImageSet.open(images: images, labels: labels, limit: limit, input: bundle.manifest.input,
-                                    model: network.name, classCount: network.classes.count)
+        if let images = data.images {
+            set = try ImageDataOptions.open(images: images, labels: data.labels, limit: limit.limit, for: loaded)
         } else {
             set = try ImageSet.open(pngs: pngs, input: bundle.manifest.input, model: network.name)
         }
@@ -119,7 +108,7 @@ struct HASRun: ParsableCommand {
             try PlanSelection.resolve(explicit: plan, plansDirectory: plans, network: network,
                                       weightsDigest: bundle.weightsDigest, profile: $0)
         }
-        let threadCount = threads ?? Parallelism.threads
+        let threadCount = threads.count
         let classifier = Classifier(network: network, batchSize: batch)
         func classify(_ label: String, _ options: ForwardOptions) throws -> Classification {
             let progress = ProgressBar(total: set.source.count, label: label)
@@ -135,7 +124,7 @@ struct HASRun: ParsableCommand {
             func faultyRuns(_ permutations: [String: [Int32]], _ label: String) throws -> [Classification] {
                 try (0..<trials).map { trial in
                     let injector = try FaultInjector(network: network, profile: simulated, faultyLayers: layers,
-                                                     seed: FaultKeys.trialSeed(seed, trial: trial), threads: threadCount)
+                                                     seed: FaultKeys.trialSeed(faultSeed.seed, trial: trial), threads: threadCount)
                     return try classify("\(label)trial \(trial + 1)/\(trials)",
                                         injector.options(ForwardOptions(permutations: permutations, threads: threadCount)))
                 }
@@ -143,25 +132,27 @@ struct HASRun: ParsableCommand {
             let runs = try faultyRuns(selection?.plan.permutations ?? [:], selection == nil ? "" : "planned ")
             if let labels = set.labels, compare || selection == nil {
                 let unplanned = selection == nil ? runs : try faultyRuns([:], "unplanned ")
-                unplannedAccuracy = FaultyEvaluation.mean(unplanned.map { $0.accuracy(labels: labels) })
+                unplannedAccuracy = Statistics.mean(unplanned.map { $0.accuracy(labels: labels) })
             }
             result = runs[0]
             faulty = RunReport.Device(path: simulate ?? device, profile: simulated,
-                                      layers: deviceLayers.map(\.name), seed: seed,
+                                      layers: deviceLayers.map(\.name), seed: faultSeed.seed,
                                       runs: runs, clean: clean, labels: set.labels)
         }
 
-        var report = RunReport(model: network.name, modelFile: modelPath, weightsDigest: bundle.weightsDigest,
+        var report = RunReport(model: network.name, modelFile: loaded.path, weightsDigest: bundle.weightsDigest,
                                source: set.origin, classification: result, labels: set.labels,
                                batchSize: batch, threads: threadCount)
-        if let faulty { report.attach(faulty) }
+        if let faulty {
+            report.attach(faulty)
+            report.plan = selection?.path
+            report.plannedLayers = selection?.plan.layers.map(\.name)
+            report.unplannedAccuracy = unplannedAccuracy
+        }
         if let output { try PredictionWriter.write(result, classes: network.classes, labels: set.labels,
                                                   names: set.names, to: output) }
         if json {
-            let text = try report.json()
-            print(device == nil ? text : try PlanSelection.addKeys(to: text, plan: selection?.path,
-                                                                   layers: selection?.plan.layers.map(\.name),
-                                                                   unplannedAccuracy: unplannedAccuracy))
+            print(try report.json())
         } else {
             print(report.text(classes: network.classes, names: set.names, show: show))
             if device != nil {
@@ -172,15 +163,5 @@ struct HASRun: ParsableCommand {
                 print(line)
             }
         }
-    }
-}
-
-/// `--model NAME` may omit the `.zip` extension.
-enum ModelLocator {
-    static func resolve(_ path: String) -> String {
-        if !FileManager.default.fileExists(atPath: path), FileManager.default.fileExists(atPath: path + ".zip") {
-            return path + ".zip"
-        }
-        return path
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import HASCommandLine
 import HASRuntime
 
 /// Which schedule plan `has-run --device` applies: `--plan FILE`, or the plan
@@ -22,18 +23,7 @@ struct PlanSelection {
         return PlanSelection(path: path, plan: plan)
     }
 
-    /// Adds the plan keys to has-run's JSON object: `plan` (path or null),
-    /// `planned_layers`, and `unplanned_accuracy` (faulty device, no plan).
-    static func addKeys(to json: String, plan: String?, layers: [String]?, unplannedAccuracy: Double?) throws -> String {
-        guard var object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any] else { return json }
-        object["plan"] = plan ?? NSNull()
-        if let layers { object["planned_layers"] = layers }
-        object["unplanned_accuracy"] = unplannedAccuracy ?? NSNull()
-        let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .withoutEscapingSlashes])
-        return String(decoding: data, as: UTF8.self)
-    }
-
     static func note(_ text: String) {
-        FileHandle.standardError.write(Data(("has-run: " + text + "\n").utf8))
+        StandardError.write("has-run: " + text)
     }
 }

@@ -27,6 +27,11 @@ struct RunReport: Encodable {
     var kind: String?
     var faultyLayers: [String]?
     var seed: UInt64?
+    // With --device, always present (null when there is no plan / no labels):
+    // the plan's path, the layers it permutes, and the accuracy without it.
+    var plan: String?
+    var plannedLayers: [String]?
+    var unplannedAccuracy: Double?
     private var deviceSummary: Device?
 
     /// The faulty runs of `has-run --device`.
@@ -48,13 +53,13 @@ struct RunReport: Encodable {
         faultyLayers = device.layers
         seed = device.seed
         cleanImagesPerSecond = device.clean.imagesPerSecond
-        imagesPerSecond = FaultyEvaluation.mean(device.runs.map(\.imagesPerSecond))
+        imagesPerSecond = Statistics.mean(device.runs.map(\.imagesPerSecond))
         seconds = device.runs.reduce(0) { $0 + $1.seconds }
         if let labels = device.labels {
             let accuracies = device.runs.map { $0.accuracy(labels: labels) }
             trials = accuracies
-            accuracy = FaultyEvaluation.mean(accuracies)
-            accuracyStd = FaultyEvaluation.standardDeviation(accuracies)
+            accuracy = Statistics.mean(accuracies)
+            accuracyStd = Statistics.standardDeviation(accuracies)
             cleanAccuracy = device.clean.accuracy(labels: labels)
         }
     }
@@ -88,6 +93,37 @@ struct RunReport: Encodable {
         case accuracyStd = "accuracy_std", trials, cleanAccuracy = "clean_accuracy",
              cleanImagesPerSecond = "clean_images_per_second", fingerprint, device, kind,
              faultyLayers = "faulty_layers", seed
+        case plan, plannedLayers = "planned_layers", unplannedAccuracy = "unplanned_accuracy"
+    }
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(model, forKey: .model)
+        try c.encode(modelFile, forKey: .modelFile)
+        try c.encode(weightsDigest, forKey: .weightsDigest)
+        try c.encode(source, forKey: .source)
+        try c.encode(images, forKey: .images)
+        try c.encodeIfPresent(accuracy, forKey: .accuracy)
+        try c.encodeIfPresent(correct, forKey: .correct)
+        try c.encode(imagesPerSecond, forKey: .imagesPerSecond)
+        try c.encode(seconds, forKey: .seconds)
+        try c.encode(batchSize, forKey: .batchSize)
+        try c.encode(threads, forKey: .threads)
+        try c.encodeIfPresent(accuracyStd, forKey: .accuracyStd)
+        try c.encodeIfPresent(trials, forKey: .trials)
+        try c.encodeIfPresent(cleanAccuracy, forKey: .cleanAccuracy)
+        try c.encodeIfPresent(cleanImagesPerSecond, forKey: .cleanImagesPerSecond)
+        try c.encodeIfPresent(fingerprint, forKey: .fingerprint)
+        try c.encodeIfPresent(device, forKey: .device)
+        try c.encodeIfPresent(kind, forKey: .kind)
+        try c.encodeIfPresent(faultyLayers, forKey: .faultyLayers)
+        try c.encodeIfPresent(seed, forKey: .seed)
+        if deviceSummary != nil {
+            // Explicit nulls: a --device report always says whether a plan was applied.
+            try c.encode(plan, forKey: .plan)
+            try c.encodeIfPresent(plannedLayers, forKey: .plannedLayers)
+            try c.encode(unplannedAccuracy, forKey: .unplannedAccuracy)
+        }
     }
 
     func json() throws -> String {

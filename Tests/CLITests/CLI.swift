@@ -10,10 +10,20 @@ enum CLI {
             ?? Bundle.main.bundleURL
     }
 
-    static func run(_ tool: String, _ arguments: [String]) throws -> Result {
+    /// - Parameters:
+    ///   - environment: variables set (nil value: removed) on top of this process's environment.
+    ///   - directory: the working directory (default: this process's).
+    static func run(_ tool: String, _ arguments: [String], environment: [String: String?] = [:],
+                    directory: String? = nil) throws -> Result {
         let process = Process()
         process.executableURL = productsDirectory.appendingPathComponent(tool)
         process.arguments = arguments
+        if !environment.isEmpty {
+            var merged = ProcessInfo.processInfo.environment
+            for (name, value) in environment { merged[name] = value }
+            process.environment = merged
+        }
+        if let directory { process.currentDirectoryURL = URL(fileURLWithPath: directory) }
         // stderr goes to a file so that neither stream can block the child on a full pipe.
         let errURL = FileManager.default.temporaryDirectory.appendingPathComponent("cli-stderr-\(UUID().uuidString)")
         _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)

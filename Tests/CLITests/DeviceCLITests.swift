@@ -111,12 +111,12 @@ final class DeviceCLITests: XCTestCase {
 
 enum DeviceFixtures {
     /// A 12×12 four-class model (conv c0, dense h0, dense op) and 40 labelled images in `dir`.
-    static func make(in dir: URL) throws -> (model: String, images: String, labels: String) {
+    static func make(in dir: URL, name: String = "tiny") throws -> (model: String, images: String, labels: String) {
         func path(_ name: String) -> String { dir.appendingPathComponent(name).path }
         var rng = SplitMix64(seed: 31)
         func t(_ shape: [Int]) -> Tensor { Tensor(shape: shape, data: (0..<shape.reduce(1, *)).map { _ in rng.nextSignedUnit() }) }
         let manifest = Manifest(
-            name: "tiny", input: InputSpec(shape: [1, 12, 12], preprocessing: Preprocessing()), classes: ["a", "b", "c", "d"],
+            name: name, input: InputSpec(shape: [1, 12, 12], preprocessing: Preprocessing()), classes: ["a", "b", "c", "d"],
             layers: [LayerSpec(type: "conv2d", name: "c0", weight: "c0.weight", bias: "c0.bias", stride: [1, 1], padding: [1, 1, 1, 1]),
                      LayerSpec(type: "relu"), LayerSpec(type: "maxpool2d", stride: [2, 2], kernel: [2, 2]),
                      LayerSpec(type: "flatten"), LayerSpec(type: "dense", name: "h0", weight: "h0.weight", bias: "h0.bias"),
@@ -125,7 +125,7 @@ enum DeviceFixtures {
         let bundle = ModelBundle(manifest: manifest, tensors: ["c0.weight": t([4, 1, 3, 3]), "c0.bias": t([4]),
                                                                "h0.weight": t([40, 144]), "h0.bias": t([40]),
                                                                "op.weight": t([4, 40]), "op.bias": t([4])])
-        try bundle.write(to: path("tiny.zip"))
+        try bundle.write(to: path(name + ".zip"))
         let pixels = (0..<(40 * 144)).map { _ in UInt8(truncatingIfNeeded: rng.next()) }
         try IDXImages(count: 40, height: 12, width: 12, pixels: pixels).write(to: path("images.gz"), gzip: true)
         // Labels = the clean predictions, so clean accuracy is 100% and faults can only cost.
@@ -133,6 +133,6 @@ enum DeviceFixtures {
         let set = try ImageSet.open(images: path("images.gz"), labels: nil, limit: nil, input: manifest.input, model: "tiny", classCount: 4)
         let predictions = network.predict(try set.source.batch(0..<40))
         try IDXLabels(labels: predictions.map { UInt8($0) }).write(to: path("labels.gz"), gzip: true)
-        return (path("tiny.zip"), path("images.gz"), path("labels.gz"))
+        return (path(name + ".zip"), path("images.gz"), path("labels.gz"))
     }
 }

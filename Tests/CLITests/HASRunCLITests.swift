@@ -44,7 +44,10 @@ final class HASRunCLITests: XCTestCase {
         XCTAssertEqual(report["images"] as? Int, 20)
         let accuracy = try XCTUnwrap(report["accuracy"] as? Double)
         XCTAssertEqual(accuracy, Double(try XCTUnwrap(report["correct"] as? Int)) / 20, accuracy: 1e-12)
-        XCTAssertGreaterThan(try XCTUnwrap(report["images_per_second"] as? Double), 0)
+        // The throughput is the images classified over the time reported for them (not a rate of something else).
+        let seconds = try XCTUnwrap(report["seconds"] as? Double), rate = try XCTUnwrap(report["images_per_second"] as? Double)
+        XCTAssertGreaterThan(seconds, 0)
+        XCTAssertEqual(rate * seconds, 20, accuracy: 1e-6)
         let csv = try String(contentsOfFile: path("p.csv"), encoding: .utf8).split(separator: "\n")
         XCTAssertEqual(csv.first, "index,name,prediction,class,confidence,label")
         XCTAssertEqual(csv.count, 21)

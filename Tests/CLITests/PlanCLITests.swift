@@ -100,7 +100,7 @@ final class PlanCLITests: XCTestCase {
         let reference = try json(try CLI.run("has-plan", ["plan"] + args + ga + ["--out", path("ref.json"), "--json"]))
         XCTAssertEqual(reference["plan"] as? String, path("ref.json"))
 
-        // Interrupt a second run as soon as it has checkpointed (SIGINT, as Ctrl-C), then resume it.
+        // Interrupt a second run held after its first checkpoint (SIGINT, as Ctrl-C), then resume it.
         let checkpoint = path("run.checkpoint.json")
         let nothing = try CLI.run("has-plan", ["plan"] + args + ga + ["--out", path("run.json"), "--resume"])
         XCTAssertNotEqual(nothing.status, 0)
@@ -108,6 +108,7 @@ final class PlanCLITests: XCTestCase {
         let process = Process()
         process.executableURL = CLI.productsDirectory.appendingPathComponent("has-plan")
         process.arguments = ["plan"] + args + ga + ["--out", path("run.json")]
+        process.environment = ProcessInfo.processInfo.environment.merging(["HAS_HOLD_AFTER_CHECKPOINT": "1"]) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
@@ -115,6 +116,8 @@ final class PlanCLITests: XCTestCase {
         while !FileManager.default.fileExists(atPath: checkpoint) && process.isRunning && Date() < deadline {
             usleep(2_000)
         }
+        // Held: it cannot have finished, whatever the machine's load.
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint), "no checkpoint within 60 s")
         XCTAssertTrue(process.isRunning, "the run ended before it could be interrupted")
         process.interrupt()
         process.waitUntilExit()

@@ -75,11 +75,15 @@ final class SensitivityCLITests: XCTestCase {
         let process = Process()
         process.executableURL = CLI.productsDirectory.appendingPathComponent("has-plan")
         process.arguments = arguments(out)
+        // Held after its first checkpoint, so the interrupt comes at a known point, never after the end.
+        process.environment = ProcessInfo.processInfo.environment.merging(["HAS_HOLD_AFTER_CHECKPOINT": "1"]) { $1 }
         process.standardOutput = FileHandle.nullDevice
         process.standardError = FileHandle.nullDevice
         try process.run()
         let deadline = Date().addingTimeInterval(120)
         while !FileManager.default.fileExists(atPath: checkpoint) && process.isRunning && Date() < deadline { usleep(2000) }
+        XCTAssertTrue(FileManager.default.fileExists(atPath: checkpoint), "no checkpoint within 120 s")
+        XCTAssertTrue(process.isRunning, "the run ended before it could be interrupted")
         process.interrupt()
         process.waitUntilExit()
         XCTAssertEqual(process.terminationReason, .uncaughtSignal, "the run ended before it could be interrupted")

@@ -234,13 +234,27 @@ final class BundleTests: XCTestCase {
     /// declares its real size, and cut off at the declared size when it lies;
     /// never allocated either way.
     func testRealZipBomb() throws {
-        let peakBefore = Self.peakResidentMegabytes()
         let bomb = Self.zerosBomb
         let honest = Self.archive(name: "c0.weight.npy", compressed: bomb.compressed, crc: bomb.crc, size: bomb.size)
         assertRefused(honest, mentions: ["entry c0.weight.npy: declares 209715200 bytes", "ratio over 1000:1"])
         let lying = Self.archive(name: "c0.weight.npy", compressed: bomb.compressed, crc: bomb.crc, size: 1 << 20)
         assertRefused(lying, mentions: ["entry c0.weight.npy: inflates past its declared size of 1048576 bytes"])
-        XCTAssertLessThan(Self.peakResidentMegabytes() - peakBefore, 100, "the reader allocated the bomb")
+
+        // The lying bomb (now at `path`) loaded by has-run with 64 MB of private memory: has-run needs
+        // ~20 MB for this (measured), and inflating the bomb 200 MB more, which would crash it instead.
+        let child = try MemoryLimitedChild.run("has-run", ["--model", path, "--images", "unused"], limitMegabytes: 64)
+        XCTAssertTrue(child.exitedNormally && child.status == 1, "has-run crashed: the reader allocated the bomb? \(child.stderr)")
+        XCTAssertTrue(child.stderr.contains("inflates past its declared size"), child.stderr)
+    }
+
+    /// The cap of `testRealZipBomb` does bite: a real model of ~25 MB of weights does not load under 16 MB.
+    func testMemoryCapStopsAnAllocationOverIt() throws {
+        let model = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+            .deletingLastPathComponent().appendingPathComponent("Models/mnist32-cnn.zip").path
+        let capped = try MemoryLimitedChild.run("has-run", ["--model", model, "--images", "unused"], limitMegabytes: 16)
+        XCTAssertFalse(capped.exitedNormally, "a 25 MB model loaded in 16 MB: the cap does not hold. \(capped.stderr)")
+        let free = try MemoryLimitedChild.run("has-run", ["--model", model, "--images", "unused"], limitMegabytes: 512)
+        XCTAssertTrue(free.stderr.contains("unused: cannot open"), "the model itself must load: \(free.stderr)")
     }
 
     func testEntryNameWithDotDot() throws {
@@ -551,26 +565,20 @@ final class BundleTests: XCTestCase {
         return local + compressed + central + end
     }
 
-    private static func peakResidentMegabytes() -> Int {
-        var usage = rusage()
-        #if os(Linux)
-        getrusage(RUSAGE_SELF.rawValue, &usage)
-        return usage.ru_maxrss / 1024  // kilobytes on Linux
-        #else
-        getrusage(RUSAGE_SELF, &usage)
-        return usage.ru_maxrss >> 20  // bytes on macOS
-        #endif
-    }
-
     // MARK: - Helpers: fixtures and Python
 
     private static func fixture(_ name: String) -> String {
         URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("Fixtures/\(name)").path
     }
 
-    private static func requireNumpy() throws {
-        guard (try? run(["python3", "-c", "import numpy"])) != nil else {
-            throw XCTSkip("python3 with numpy is not available")
+    /// Fails (never skips) without numpy: a skip would pass CI without checking the round trip.
+    private static func requireNumpy(file: StaticString = #filePath, line: UInt = #line) throws {
+        do {
+            try run(["python3", "-c", "import numpy"])
+        } catch {
+            XCTFail("python3 with numpy is needed (Debian: python3-numpy, see Tools/scripts/install-deps.sh): \(error)",
+                    file: file, line: line)
+            throw error
         }
     }
 

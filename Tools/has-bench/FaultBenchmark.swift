@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASCommandLine
 import HASRuntime
 
 extension HASBench {
@@ -38,15 +39,15 @@ extension HASBench {
         @Option(help: "Timed passes per row; the median is reported.")
         var runs: Int = 5
 
-        @Option(help: "Worker threads.")
-        var threads: Int = Parallelism.threads
+        @OptionGroup var workers: ThreadOptions
+        var threads: Int { workers.count }
 
         @Flag(help: "One JSON object on stdout.")
         var json = false
 
         func run() throws {
             guard let errorKind = ErrorKind(rawValue: kind) else { throw ValidationError("unknown --kind \(kind)") }
-            let network = try model.map { try BenchmarkModels.load($0) } ?? BenchmarkModels.randomMNIST32()
+            let network = try model.map { try LoadedModel(path: $0).network } ?? BenchmarkModels.randomMNIST32()
             let profile = try FaultProfile.synthetic(kind: errorKind, frMax: frMax, seed: deviceSeed)
             var rng = SplitMix64(seed: 5)
             let perImage = network.inputShape.reduce(1, *)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASCommandLine
 import HASRuntime
 
 extension HASBench {
@@ -13,8 +14,8 @@ extension HASBench {
         @Option(help: "Timed runs per shape; the median is reported.")
         var runs: Int = 7
 
-        @Option(help: "Worker threads.")
-        var threads: Int = Parallelism.threads
+        @OptionGroup var workers: ThreadOptions
+        var threads: Int { workers.count }
 
         @Flag(help: "Shuffle A's rows through a random permutation (the HAS case).")
         var permuted = false

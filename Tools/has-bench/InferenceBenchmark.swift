@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASCommandLine
 import HASRuntime
 
 extension HASBench {
@@ -23,8 +24,8 @@ extension HASBench {
         @Option(help: "Timed passes per batch size; the median is reported.")
         var runs: Int = 5
 
-        @Option(help: "Worker threads.")
-        var threads: Int = Parallelism.threads
+        @OptionGroup var workers: ThreadOptions
+        var threads: Int { workers.count }
 
         @Flag(help: "One JSON object per batch size on stdout.")
         var json = false
@@ -33,12 +34,11 @@ extension HASBench {
         var layers = false
 
         func run() throws {
-            let network = try model.map { try BenchmarkModels.load($0) } ?? BenchmarkModels.randomMNIST32()
+            let loaded = try model.map { try LoadedModel(path: $0) }
+            let network = try loaded?.network ?? BenchmarkModels.randomMNIST32()
             let inputs: Tensor
-            if let imagesFile, let model {
-                let bundle = try ModelBundle.load(from: model)
-                let set = try ImageSet.open(images: imagesFile, labels: nil, limit: images, input: bundle.manifest.input,
-                                            model: network.name, classCount: network.classes.count)
+            if let imagesFile, let loaded {
+                let set = try ImageDataOptions.open(images: imagesFile, labels: nil, limit: images, for: loaded)
                 inputs = try set.source.batch(0..<set.source.count)
             } else {
                 var rng = SplitMix64(seed: 5)
@@ -116,11 +116,6 @@ extension HASBench.Inference {
 }
 
 enum BenchmarkModels {
-    static func load(_ path: String) throws -> Network {
-        let bundle = try ModelBundle.load(from: path)
-        return try Network(manifest: bundle.manifest, tensors: bundle.tensors, file: path)
-    }
-
     /// mnist32-cnn's architecture (spec §4) with random weights: timing does not depend on the values.
     static func randomMNIST32() throws -> Network {
         var rng = SplitMix64(seed: 1)

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASCommandLine
 import HASRuntime
 
 extension HASBench {
@@ -7,8 +8,8 @@ extension HASBench {
     struct Load: ParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Time loading a model bundle (read, inflate, CRC, validate, bind).")
 
-        @Option(help: "Model bundle (.zip).")
-        var model: String
+        @OptionGroup var modelOptions: ModelOptions
+        var model: String { modelOptions.path }
 
         @Option(help: "Timed loads; the median is reported.")
         var runs: Int = 7
@@ -20,10 +21,7 @@ extension HASBench {
             var times: [Double] = []
             for _ in 0..<runs {
                 var network: Network?
-                times.append(try Stopwatch.timeThrowing {
-                    let bundle = try ModelBundle.load(from: model)
-                    network = try Network(manifest: bundle.manifest, tensors: bundle.tensors, file: model)
-                })
+                times.append(try Stopwatch.timeThrowing { network = try LoadedModel(path: model).network })
                 blackHole(network)
             }
             let median = Stopwatch.median(times)

@@ -13,7 +13,8 @@ struct CompareCommand: ParsableCommand {
             and <out>.svg, prints how many evaluations each strategy needed to reach the GA's \
             final fitness, and measures each strategy's final plan on the held-out images \
             (<out>.summary.csv). No plan is written.
-            """
+
+            """ + DefaultTestSet.help
     )
 
     @OptionGroup var problem: ProblemOptions

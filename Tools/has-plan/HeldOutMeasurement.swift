@@ -14,7 +14,7 @@ struct HeldOutMeasurement {
         guard let held = loaded.heldOut else { return nil }
         evaluator = try FaultyEvaluator(network: loaded.network, images: held.images, labels: held.labels,
                                         imageIndices: held.indices, profile: loaded.profile, faultyLayers: layers,
-                                        threads: problem.threads ?? Parallelism.threads)
+                                        threads: problem.threads.count)
         range = held.range
         seed = problem.heldOutSeeds[0]
         trials = problem.heldOutTrials

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASCommandLine
 import HASPlanner
 import HASRuntime
 
@@ -15,7 +16,8 @@ struct PlanCommand: ParsableCommand {
             unless --out is given, with a convergence log (.csv) and plot (.svg) beside it. \
             The GA checkpoints after every generation; --resume continues an interrupted run \
             to the result it would have reached uninterrupted.
-            """
+
+            """ + DefaultTestSet.help
     )
 
     @OptionGroup var problem: ProblemOptions
@@ -65,6 +67,7 @@ struct PlanCommand: ParsableCommand {
         runner.polishBudget = ga.polish
         runner.climbBudget = ga.climb
         runner.checkpointPath = strategy == .assign ? nil : checkpointPath
+        runner.afterCheckpoint = CheckpointHold.checkpointWritten
         let bar = ProgressBar(total: strategy == .assign ? 1 : config.generations * ga.runs, label: "planning \(strategy.rawValue)")
         runner.onProgress = { generation, _, best, evaluations, seconds in
             let rate = Double(evaluations) / max(seconds, 1e-9)
@@ -102,10 +105,10 @@ struct PlanCommand: ParsableCommand {
         if let existing, !force, existing.layers.map(\.name) != plan.layers.map(\.name) {
             // Accuracies of plans for other layers are not comparable: never replace one silently.
             written = false
-            writeStderr("has-plan: kept \(outPath): it plans layers \(existing.layers.map(\.name).joined(separator: ",")) (use --force to replace it, or --out)")
+            StandardError.write("has-plan: kept \(outPath): it plans layers \(existing.layers.map(\.name).joined(separator: ",")) (use --force to replace it, or --out)")
         } else if let existing, !force, let old = existing.measuredAccuracy, let new = plan.measuredAccuracy, old > new {
             written = false
-            writeStderr(String(format: "has-plan: kept %@: it measured %.2f%%, this run %.2f%% (use --force to replace it)",
+            StandardError.write(String(format: "has-plan: kept %@: it measured %.2f%%, this run %.2f%% (use --force to replace it)",
                                outPath, old * 100, new * 100))
         } else {
             try plan.write(to: outPath)
@@ -120,7 +123,7 @@ struct PlanCommand: ParsableCommand {
 
         if let fast = search.evaluator as? IncrementalConvEvaluator, ProcessInfo.processInfo.environment["HAS_PLAN_STATS"] != nil {
             let pairs = fast.effectivePairs
-            writeStderr(String(format: "incremental: %.1f faults/image/seed, %d of %d (position, row) pairs effective; %d passes, %.0f tail images/pass, %.0f memo hits/pass",
+            StandardError.write(String(format: "incremental: %.1f faults/image/seed, %d of %d (position, row) pairs effective; %d passes, %.0f tail images/pass, %.0f memo hits/pass",
                                fast.meanFaultsPerImage, pairs.effective, pairs.total, fast.passes,
                                Double(fast.tailImages) / Double(max(1, fast.passes)), Double(fast.memoHits) / Double(max(1, fast.passes))))
         }

@@ -1,13 +1,13 @@
 import ArgumentParser
 import Foundation
+import HASCommandLine
 import HASDiagnosis
 import HASPlanner
 import HASRuntime
 
 /// Options that define a planning problem (shared by `plan` and `compare`).
 struct ProblemOptions: ParsableArguments {
-    @Option(help: "Model bundle: a .zip file, or its path without the .zip extension.")
-    var model: String
+    @OptionGroup var model: ModelOptions
 
     @Option(help: "Fault profile of the device (JSON, from has-diagnose).")
     var profile: String
@@ -15,11 +15,8 @@ struct ProblemOptions: ParsableArguments {
     @Option(help: "Comma-separated weighted layers to plan; they are also the faulty layers (e.g. c0 or c0,c1).")
     var layers: String
 
-    @Option(help: "Images: IDX or .npy (default: the MNIST or Fashion-MNIST test set matching the model).")
-    var images: String?
-
-    @Option(help: "Labels for --images (default: the matching test-set labels).")
-    var labels: String?
+    // Default: the model's standard test set (DefaultTestSet).
+    @OptionGroup var data: ImageDataOptions
 
     @Option(help: "Half-open range of image indices the search optimises on.")
     var fitnessRange: String = "5120:10000"
@@ -39,8 +36,7 @@ struct ProblemOptions: ParsableArguments {
     @Option(help: "assign/hybrid: measure the per-draw cost matrix of multi-layer plans on the first N fitness images (default: all).")
     var matrixImages: Int?
 
-    @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadOptions
 
     @Option(help: "Plan for K devices drawn from a diagnosed profile's posterior (each PE's rate given its counts) instead of its point estimate alone (0: off).")
     var robust: Int = 0
@@ -53,8 +49,7 @@ struct ProblemOptions: ParsableArguments {
         if let matrixImages, matrixImages < 1 { throw ValidationError("--matrix-images must be at least 1") }
         if heldOutTrials < 1 { throw ValidationError("--held-out-trials must be at least 1") }
         if !(0...64).contains(robust) { throw ValidationError("--robust must be between 0 and 64") }
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
-        if (images == nil) != (labels == nil) { throw ValidationError("give --images and --labels together") }
+        if (data.images == nil) != (data.labels == nil) { throw ValidationError("give --images and --labels together") }
         _ = try ProblemOptions.range(fitnessRange, option: "--fitness-range")
         if !heldOutRange.isEmpty { _ = try ProblemOptions.range(heldOutRange, option: "--held-out-range") }
     }
@@ -83,15 +78,12 @@ struct ProblemOptions: ParsableArguments {
     }
 
     func load() throws -> Loaded {
-        let modelPath = FileManager.default.fileExists(atPath: model) || !FileManager.default.fileExists(atPath: model + ".zip")
-            ? model : model + ".zip"
-        let bundle = try ModelBundle.load(from: modelPath)
-        let network = try Network(manifest: bundle.manifest, tensors: bundle.tensors, file: modelPath)
+        let loadedModel = try model.load()
+        let network = loadedModel.network
         let profile = try FaultProfile.load(path: self.profile)
         _ = try network.deviceLayers(named: layerNames, option: "--layers")
-        let (imagesPath, labelsPath) = try dataFiles(for: network.name)
-        let set = try ImageSet.open(images: imagesPath, labels: labelsPath, limit: nil, input: bundle.manifest.input,
-                                    model: network.name, classCount: network.classes.count)
+        let (imagesPath, labelsPath) = try data.images.map { ($0, data.labels!) } ?? DefaultTestSet.files(for: network.name)
+        let set = try ImageDataOptions.open(images: imagesPath, labels: labelsPath, for: loadedModel)
         guard let allLabels = set.labels else { throw InputError(file: labelsPath, "no labels") }
         func part(_ text: String, option: String) throws -> (Tensor, [Int], [Int], String) {
             let r = try ProblemOptions.range(text, option: option)
@@ -102,34 +94,14 @@ struct ProblemOptions: ParsableArguments {
         }
         let fitness = try part(fitnessRange, option: "--fitness-range")
         let heldOut = heldOutRange.isEmpty ? nil : try part(heldOutRange, option: "--held-out-range")
-        return Loaded(modelPath: modelPath, bundle: bundle, network: network, profile: profile, imagesPath: imagesPath,
+        return Loaded(modelPath: loadedModel.path, bundle: loadedModel.bundle, network: network, profile: profile, imagesPath: imagesPath,
                       fitness: fitness, heldOut: heldOut)
-    }
-
-    /// --images/--labels, or the standard test set that matches the model's name.
-    func dataFiles(for modelName: String) throws -> (String, String) {
-        if let images, let labels { return (images, labels) }
-        let directories: [String]
-        if modelName.lowercased().contains("fashion") {
-            directories = ["/usr/share/datasets/fashion-mnist"]
-        } else if modelName.lowercased().contains("mnist") {
-            directories = ["../shared/datasets/mnist", "/work/shared/datasets/mnist"]
-        } else {
-            throw ValidationError("no default data set for model '\(modelName)'; give --images and --labels")
-        }
-        for dir in directories {
-            for suffix in [".gz", ""] {
-                let i = "\(dir)/t10k-images-idx3-ubyte\(suffix)", l = "\(dir)/t10k-labels-idx1-ubyte\(suffix)"
-                if FileManager.default.fileExists(atPath: i), FileManager.default.fileExists(atPath: l) { return (i, l) }
-            }
-        }
-        throw ValidationError("the test set for '\(modelName)' was not found in \(directories.joined(separator: " or ")); give --images and --labels")
     }
 
     func search(_ loaded: Loaded) throws -> PlanSearch {
         let search = try PlanSearch(network: loaded.network, profile: loaded.profile, layers: layerNames,
                        images: loaded.fitness.images, labels: loaded.fitness.labels, imageIndices: loaded.fitness.indices,
-                       faultSeeds: fitnessSeeds, threads: threads ?? Parallelism.threads,
+                       faultSeeds: fitnessSeeds, threads: threads.count,
                        devices: robust > 0 ? try PosteriorDevices.draw(from: loaded.profile, count: robust, seed: robustSeed,
                                                                        file: profile) : [])
         search.matrixImages = matrixImages
@@ -173,10 +145,6 @@ struct GAOptions: ParsableArguments {
 }
 
 extension Strategy: ExpressibleByArgument {}
-
-func writeStderr(_ text: String) {
-    FileHandle.standardError.write(Data((text + "\n").utf8))
-}
 
 /// "12.34 ± 0.56".
 func percent(_ m: SchedulePlan.Measurement) -> String {

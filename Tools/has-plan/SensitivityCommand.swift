@@ -1,6 +1,7 @@
 import ArgumentParser
 import Dispatch
 import Foundation
+import HASCommandLine
 import HASPlanner
 import HASRuntime
 
@@ -22,17 +23,11 @@ struct SensitivityCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model bundle (.zip, or its path without .zip).")
-    var model: String
+    @OptionGroup var model: ModelOptions
+    // Both required here.
+    @OptionGroup var data: ImageDataOptions
 
-    @Option(help: "Images: an IDX file (gzip or raw) or a .npy array.")
-    var images: String
-
-    @Option(help: "Labels for --images.")
-    var labels: String
-
-    @Option(help: "Use only the first N images.")
-    var limit: Int?
+    @OptionGroup var limit: ImageLimitOptions
 
     @Option(help: "Layers made faulty, comma-separated; join with + to make a group faulty together (c0,c1,c0+c1). Default: each weighted layer.")
     var layers: String?
@@ -53,8 +48,7 @@ struct SensitivityCommand: ParsableCommand {
     @Option(help: "Fault trials per device (seeds --seed, --seed + 1, …).")
     var trials: Int = 3
 
-    @Option(help: "Seed of the fault draws.")
-    var seed: UInt64 = 0
+    @OptionGroup var faultSeed: FaultSeedOptions
 
     @Option(help: "Blocks of the simulated device.")
     var blocks: Int = FaultProfile.Geometry.paper.blocks
@@ -62,8 +56,7 @@ struct SensitivityCommand: ParsableCommand {
     @Option(name: .customLong("block-threads"), help: "Threads (PEs) per block of the simulated device.")
     var blockThreads: Int = FaultProfile.Geometry.paper.threads
 
-    @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadOptions
 
     @Option(help: "Output directory.")
     var out: String
@@ -75,13 +68,12 @@ struct SensitivityCommand: ParsableCommand {
     var reference = false
 
     func validate() throws {
-        if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
         if !(1...1000).contains(deviceSeeds) { throw ValidationError("--device-seeds must be between 1 and 1000") }
         if !(1...1000).contains(trials) { throw ValidationError("--trials must be between 1 and 1000") }
         if !(1...FaultProfile.maxBlocks).contains(blocks) || !(1...FaultProfile.maxThreads).contains(blockThreads) {
             throw ValidationError("--blocks and --block-threads must be positive")
         }
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
+        if data.images == nil || data.labels == nil { throw ValidationError("give --images and --labels") }
         _ = try parsedKinds()
         _ = try parsedFRMax()
     }
@@ -119,17 +111,15 @@ struct SensitivityCommand: ParsableCommand {
     }
 
     func run() throws {
-        let modelPath = FileManager.default.fileExists(atPath: model) || !FileManager.default.fileExists(atPath: model + ".zip")
-            ? model : model + ".zip"
-        let bundle = try ModelBundle.load(from: modelPath)
-        let network = try Network(manifest: bundle.manifest, tensors: bundle.tensors, file: modelPath)
-        let set = try ImageSet.open(images: images, labels: labels, limit: limit, input: bundle.manifest.input,
-                                    model: network.name, classCount: network.classes.count)
+        let loaded = try model.load()
+        let (bundle, network) = (loaded.bundle, loaded.network)
+        let images = data.images!
+        let set = try ImageDataOptions.open(images: images, labels: data.labels, limit: limit.limit, for: loaded)
         let groups = layers.map { $0.split(separator: ",").map { $0.split(separator: "+").map(String.init) } }
             ?? network.deviceLayers.map { [$0.name] }
         let configuration = SensitivityAnalysis.Configuration(
             layerGroups: groups, kinds: try parsedKinds(), frMax: try parsedFRMax(),
-            deviceSeeds: (0..<UInt64(deviceSeeds)).map { firstDeviceSeed &+ $0 }, trials: trials, faultSeed: seed,
+            deviceSeeds: (0..<UInt64(deviceSeeds)).map { firstDeviceSeed &+ $0 }, trials: trials, faultSeed: faultSeed.seed,
             blocks: blocks, threads: blockThreads)
         let analysis = try SensitivityAnalysis(network: network, configuration: configuration)
         let x = try set.source.batch(0..<set.source.count)
@@ -154,9 +144,10 @@ struct SensitivityCommand: ParsableCommand {
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { before + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         let progress = ProgressBar(total: configuration.evaluations, label: "sensitivity")
-        let cells = try analysis.run(images: x, labels: set.labels!, threads: threads ?? Parallelism.threads, fast: !reference,
+        let cells = try analysis.run(images: x, labels: set.labels!, threads: threads.count, fast: !reference,
                                      completed: completed, afterUnit: { done in
             try SensitivityCheckpoint(key: key, cells: done, elapsedSeconds: elapsed()).write(to: checkpointPath)
+            CheckpointHold.checkpointWritten()
         }) { done, cell in
             progress.update(done, status: "\(cell.layerName) \(cell.kind.rawValue) \(cell.frMax)")
         }

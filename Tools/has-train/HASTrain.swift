@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASCommandLine
 import HASRuntime
 import HASTraining
 
@@ -77,8 +78,7 @@ struct HASTrain: ParsableCommand {
     @Option(help: "Use only the first N training images.")
     var limit: Int?
 
-    @Option(help: "Worker threads (default: all cores). Results do not depend on it.")
-    var threads: Int?
+    @OptionGroup var threads: ThreadOptions
 
     @Option(help: "Name of the data set for the manifest (default: from the model).")
     var dataset: String?
@@ -102,13 +102,12 @@ struct HASTrain: ParsableCommand {
             throw ValidationError("augmentation limits must be non-negative (and --max-scale below 1)")
         }
         if let limit, limit <= 0 { throw ValidationError("--limit must be positive") }
-        if let threads, !(1...256).contains(threads) { throw ValidationError("--threads must be between 1 and 256") }
         if !out.hasSuffix(".zip") { throw ValidationError("--out must end in .zip") }
     }
 
     func run() throws {
         let architecture = ModelArchitecture.known[model]!
-        let threadCount = threads ?? Parallelism.threads
+        let threadCount = threads.count
         let images = try IDXImages.read(path: trainImages, limit: limit)
         let labels = try IDXLabels.read(path: trainLabels, limit: limit)
         try labels.check(classCount: architecture.classes.count, file: trainLabels)
@@ -141,7 +140,7 @@ struct HASTrain: ParsableCommand {
                 let validation = epoch.validationAccuracy.map {
                     String(format: "  val %.2f%% (loss %.4f)", $0 * 100, epoch.validationLoss ?? .nan)
                 } ?? ""
-                printError(String(format: "epoch %3d/%d  loss %.4f  train %.2f%%%@  lr %.2e  %.1f s%@",
+                StandardError.write(String(format: "epoch %3d/%d  loss %.4f  train %.2f%%%@  lr %.2e  %.1f s%@",
                                   epoch.epoch, epochs, epoch.loss, epoch.trainingAccuracy * 100, validation,
                                   epoch.learningRate, epoch.seconds, epoch.isBest ? "  *" : ""))
             })
@@ -182,8 +181,4 @@ func shellQuoted(_ s: String) -> String {
     let safe = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_./=:+,@%")
     if !s.isEmpty && s.allSatisfy({ safe.contains($0) }) { return s }
     return "'" + s.replacingOccurrences(of: "'", with: "'\\''") + "'"
-}
-
-func printError(_ line: String) {
-    FileHandle.standardError.write((line + "\n").data(using: .utf8)!)
 }

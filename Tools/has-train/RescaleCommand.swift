@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASCommandLine
 import HASRuntime
 import HASTraining
 
@@ -19,8 +20,7 @@ struct RescaleCommand: ParsableCommand {
             """
     )
 
-    @Option(help: "Model bundle to read.")
-    var model: String
+    @OptionGroup var model: ModelOptions
 
     @Option(help: "Weighted layer to scale (conv2d or dense), e.g. c0.")
     var layer: String
@@ -33,8 +33,8 @@ struct RescaleCommand: ParsableCommand {
 
     func run() throws {
         // Errors are InputErrors naming the file; ArgumentParser prints them as one line.
-        let bundle = try ModelBundle.load(from: model)
-        let scaled = try LayerRescaling.rescale(bundle, layer: layer, by: factor, file: model)
+        let bundle = try ModelBundle.load(from: model.path)
+        let scaled = try LayerRescaling.rescale(bundle, layer: layer, by: factor, file: model.path)
         try scaled.write(to: out)
         print("wrote \(out): \(scaled.manifest.provenance?.rescaling?.last ?? "")")
     }

@@ -2,7 +2,7 @@
 # Installs the Debian packages HAS builds and runs with (needs root or sudo).
 # Swift 6 itself is expected on PATH (this machine image ships it in /opt/swift).
 set -euo pipefail
-packages=(zlib1g-dev libpng-dev pkg-config dataset-fashion-mnist)
+packages=(zlib1g-dev libpng-dev pkg-config dataset-fashion-mnist python3-numpy)
 missing=()
 for p in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -113,14 +113,6 @@ public struct FaultProfile: Equatable, Sendable {
         if let problem = validationProblem() { throw InputError(file: "fault profile", problem) }
     }
 
-    /// The same device with every thread but `threads` fault-free (in every
-    /// block): the kept PEs draw exactly the faults they draw in `self`.
-    public func keepingThreads(_ threads: Set<Int>) throws -> FaultProfile {
-        try FaultProfile(geometry: geometry, tiling: tiling, kind: kind, exponentBits: exponentBits,
-                         rates: rates.map { block in block.indices.map { threads.contains($0) ? block[$0] : 0 } },
-                         origin: origin)
-    }
-
     /// Expected failing partial products per image of a layer laid out by `map`.
     public func expectedFaultsPerImage(_ map: TileMap) -> Double {
         var expected = 0.0

@@ -153,7 +153,7 @@ extension Conv2D {
 
 /// Calls `body` with a buffer over `array`, or nil when there is none.
 @inline(__always)
-func withOptionalBuffer<R>(_ array: [Int32]?, _ body: (UnsafeBufferPointer<Int32>?) -> R) -> R {
+public func withOptionalBuffer<R>(_ array: [Int32]?, _ body: (UnsafeBufferPointer<Int32>?) -> R) -> R {
     guard let array else { return body(nil) }
     return array.withUnsafeBufferPointer { body($0) }
 }

@@ -60,4 +60,22 @@ public struct GEMMEvent {
     public var cRowStride: Int, cColStride: Int
     public var input: (Int) -> UnsafePointer<Float>
     public var output: (Int) -> UnsafeMutablePointer<Float>
+
+    // Public so that evaluators outside the runtime can replay a layer's hook on a cached GEMM output.
+    public init(layerName: String, shape: GEMMShape, batchSize: Int, firstImageIndex: Int, weights: UnsafePointer<Float>,
+                permutation: UnsafeBufferPointer<Int32>?, bRowStride: Int, bColStride: Int, cRowStride: Int, cColStride: Int,
+                input: @escaping (Int) -> UnsafePointer<Float>, output: @escaping (Int) -> UnsafeMutablePointer<Float>) {
+        self.layerName = layerName
+        self.shape = shape
+        self.batchSize = batchSize
+        self.firstImageIndex = firstImageIndex
+        self.weights = weights
+        self.permutation = permutation
+        self.bRowStride = bRowStride
+        self.bColStride = bColStride
+        self.cRowStride = cRowStride
+        self.cColStride = cColStride
+        self.input = input
+        self.output = output
+    }
 }

@@ -15,7 +15,7 @@ public protocol PlanEvaluator: AnyObject {
 extension PlanEvaluator {
     /// Mean accuracy over `seeds` of a chromosome (layers in `plannedLayers` order).
     public func fitness(_ chromosome: Chromosome, seeds: [UInt64]) -> Double {
-        FaultyEvaluation.mean(accuracies(permutations: permutations(chromosome), seeds: seeds))
+        Statistics.mean(accuracies(permutations: permutations(chromosome), seeds: seeds))
     }
 
     public func permutations(_ chromosome: Chromosome) -> [String: [Int32]] {

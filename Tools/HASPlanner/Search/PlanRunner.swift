@@ -23,6 +23,8 @@ public final class PlanRunner {
     public let key: PlanRunKey
     /// Where to write the checkpoint after each generation (nil = none).
     public var checkpointPath: String?
+    /// Called after each checkpoint is written.
+    public var afterCheckpoint: () -> Void = {}
     /// New evaluations the hybrid may spend on `SwapLocalSearch` after the GA (0 = none).
     public var polishBudget = 0
     /// New evaluations the hybrid spends on `GuidedSwapSearch` between the assignment and the GA
@@ -82,6 +84,7 @@ public final class PlanRunner {
                                start: strategy == .hybrid ? start : nil, assignEvaluations: assignEvaluations,
                                prelude: prelude, elapsedSeconds: before + Date().timeIntervalSince(startDate),
                                generationSeconds: times).write(to: checkpointPath)
+            afterCheckpoint()
         }
         // Progress counts evaluations over the runs (a chromosome met in two runs counts twice there only).
         func report(_ state: GAState) {

@@ -55,7 +55,7 @@ public struct SensitivityAnalysis {
         public var cleanAccuracy: Double
 
         public var layerName: String { layers.joined(separator: "+") }
-        public var meanAccuracy: Double { FaultyEvaluation.mean(accuracies) }
+        public var meanAccuracy: Double { Statistics.mean(accuracies) }
         /// Clean minus faulty accuracy, in percentage points.
         public var degradation: Double { (cleanAccuracy - meanAccuracy) * 100 }
 
@@ -73,8 +73,8 @@ public struct SensitivityAnalysis {
         public var cleanAccuracy: Double
         /// Every trial of every device.
         public var accuracies: [Double]
-        public var meanAccuracy: Double { FaultyEvaluation.mean(accuracies) }
-        public var standardDeviation: Double { FaultyEvaluation.standardDeviation(accuracies) }
+        public var meanAccuracy: Double { Statistics.mean(accuracies) }
+        public var standardDeviation: Double { Statistics.standardDeviation(accuracies) }
         /// Mean degradation in points, and its spread over devices × trials.
         public var degradation: Double { (cleanAccuracy - meanAccuracy) * 100 }
         public var degradationStd: Double { standardDeviation * 100 }

@@ -212,7 +212,7 @@ extension SweepEvaluator {
         let h = network.run(x, layers: cp.blockEnd..<d.index, options: options)
         let m = d.dense.outFeatures, k = d.dense.inFeatures
         // FaultyEvaluator's rule: beyond this many changed inputs, a full GEMM of the image.
-        let maxChanges = max(1, k / 16)
+        let maxChanges = DenseDeltaUpdate.maxChanges(inputs: k)
         var sparse: [Int] = [], sparseRows: [Float] = []
         var full: [Int] = [], fullRows: [Float] = []
         var changed: [Int] = []
@@ -221,11 +221,7 @@ extension SweepEvaluator {
                 d.transposed.withUnsafeBufferPointer { tp in
                     for b in 0..<count {
                         let faulty = hp.baseAddress! + b * k, clean = xp.baseAddress! + batch.images[b] * k
-                        changed.removeAll(keepingCapacity: true)
-                        for j in 0..<k where faulty[j].bitPattern != clean[j].bitPattern {
-                            changed.append(j)
-                            if changed.count > maxChanges { break }
-                        }
+                        DenseDeltaUpdate.changedInputs(faulty, clean, count: k, maxChanges: maxChanges, into: &changed)
                         if changed.isEmpty { continue }
                         if changed.count > maxChanges {
                             full.append(b)
@@ -237,10 +233,8 @@ extension SweepEvaluator {
                         sparseRows.append(contentsOf: d.gemm[(batch.images[b] * m)..<((batch.images[b] + 1) * m)])
                         sparseRows.withUnsafeMutableBufferPointer { rows in
                             let yi = rows.baseAddress! + start
-                            for j in changed {
-                                let delta = faulty[j] - clean[j], column = tp.baseAddress! + j * m
-                                for row in 0..<m { yi[row] += column[row] * delta }
-                            }
+                            DenseDeltaUpdate.addDeltas(changed, faulty: faulty, clean: clean, transposed: tp.baseAddress!,
+                                                       outputs: m, to: yi)
                         }
                     }
                 }

@@ -1,4 +1,5 @@
 import Foundation
+import HASRuntime
 
 /// Accuracy of a network on a faulty device over a fixed image set, for many
 /// permutations and seeds: the inner loop of the planner and of the
@@ -8,18 +9,20 @@ import Foundation
 /// and cached; when that layer is dense, so is its clean GEMM output (the
 /// faults only add corrections to it). Each evaluation runs only the rest of
 /// the network, in chunks of images spread over the cores (each chunk
-/// single-threaded). Results are deterministic and bit-identical to a full
-/// faulty forward pass (`has-run --device`) with the same seed, whatever the
-/// thread count.
+/// single-threaded). Results are deterministic whatever the thread count.
+/// With `incremental: false` they are bit-identical to a full faulty forward
+/// pass (`has-run --device`) with the same seed.
 ///
-/// `incremental` (default on) goes further when the faults end before a clean
-/// dense layer D (e.g. c0 faulty, h0 clean): D's clean input and output are
-/// cached too, and for each image only D's inputs that the faults changed are
-/// propagated (y = y_clean + Σ_j W[:, j]·Δx_j). Images with no change get
-/// exactly the clean result; images with many changes get a full GEMM. The
-/// others can differ from a full pass by float rounding in D only, so
-/// predictions agree except at exact ties. Use `incremental: false` for
-/// bit-identity with `has-run --device`.
+/// The default, `incremental: true`, is not bit-identical to has-run: when the
+/// faults end before a clean dense layer D (e.g. c0 faulty, h0 clean), D's
+/// clean input and output are cached too, and for each image only D's inputs
+/// that the faults changed are propagated (y = y_clean + Σ_j W[:, j]·Δx_j, in
+/// another summation order than D's GEMM). Images with no change get exactly
+/// the clean result and images with many changes a full GEMM, bit for bit;
+/// the others can differ from a full pass by float rounding in D, so a
+/// prediction can differ where two scores are within rounding of each other
+/// (docs/fault-profile.md, "Evaluating many plans"). Every plan is scored by
+/// the same rule, so comparisons between plans are unaffected.
 public final class FaultyEvaluator: @unchecked Sendable {
     /// Images [N] + the network's input shape, N labels and (if given) N data-set indices;
     /// `InputError` otherwise.
@@ -137,7 +140,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
         let profile = profile ?? self.profile
         for (name, perm) in permutations {
             if let layer = network.deviceLayers.first(where: { $0.name == name }) {
-                precondition(Self.isPermutation(perm, of: layer.shape.m), "permutation of \(name) is not a permutation of its rows")
+                precondition(Permutations.isPermutation(perm, of: layer.shape.m), "permutation of \(name) is not a permutation of its rows")
             }
         }
         var result = FaultyEvaluation(predictions: [], labels: labels)
@@ -183,188 +186,105 @@ public final class FaultyEvaluator: @unchecked Sendable {
             return runFromCachedGEMM(dense, cachedGEMM, options)
         }
         if let downstream { return runIncrementally(downstream, options) }
-        let n = imageCount
-        let chunks = (n + chunkSize - 1) / chunkSize
-        let classes = network.classes.count
+        return gatherScores(options) { lo, hi, o in
+            network.run(cachedChunk(lo, hi), layers: startLayer..<network.layers.count, options: o)
+        }
+    }
+
+    /// Scores [N, classes]: `chunk(lo, hi, options)` gives the rows of images lo..<hi, for every
+    /// chunk of `chunkSize` images in parallel (each single-threaded, options keyed to its first image).
+    private func gatherScores(_ options: (Int) -> ForwardOptions, _ chunk: (Int, Int, ForwardOptions) -> Tensor) -> Tensor {
+        let n = imageCount, chunks = (n + chunkSize - 1) / chunkSize, classes = network.classes.count
         var all = [Float](repeating: 0, count: n * classes)
-        let per = cached.count / max(1, n)
-        let tailShape = Array(cached.shape.dropFirst())
         all.withUnsafeMutableBufferPointer { out in
             Parallelism.forEach(chunks, threads: threads) { c in
                 let lo = c * chunkSize, hi = min(n, lo + chunkSize)
-                let x = Tensor(shape: [hi - lo] + tailShape, data: Array(cached.data[lo * per..<hi * per]))
                 var o = options(c)
                 o.firstImageIndex = lo
-                let scores = network.run(x, layers: startLayer..<network.layers.count, options: o)
+                let scores = chunk(lo, hi, o)
                 for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
             }
         }
         return Tensor(shape: [n, classes], data: all)
+    }
+
+    /// The cached clean activations of images lo..<hi.
+    private func cachedChunk(_ lo: Int, _ hi: Int) -> Tensor {
+        let per = cached.count / max(1, imageCount)
+        return Tensor(shape: [hi - lo] + Array(cached.shape.dropFirst()), data: Array(cached.data[lo * per..<hi * per]))
+    }
+
+    /// Where the network goes on after dense layer `index`, and whether a ReLU follows it
+    /// (Dense.forward applies that ReLU with the bias, so the suffix must too).
+    private func afterDense(_ index: Int) -> (relu: Bool, next: Int) {
+        if index + 1 < network.layers.count, case .relu = network.layers[index + 1] { return (true, index + 2) }
+        return (false, index + 1)
     }
 
     /// The dense first faulty layer from its cached clean GEMM: corrections, bias, ReLU, then the rest.
     private func runFromCachedGEMM(_ dense: Dense, _ gemm: [Float], _ options: (Int) -> ForwardOptions) -> Tensor {
-        let n = imageCount, m = dense.outFeatures, k = dense.inFeatures
-        let chunks = (n + chunkSize - 1) / chunkSize
-        var relu = false, next = startLayer + 1
-        if next < network.layers.count, case .relu = network.layers[next] {
-            relu = true
-            next += 1
-        }
-        let classes = network.classes.count
-        var all = [Float](repeating: 0, count: n * classes)
-        all.withUnsafeMutableBufferPointer { out in
-            Parallelism.forEach(chunks, threads: threads) { c in
-                let lo = c * chunkSize, hi = min(n, lo + chunkSize), count = hi - lo
-                var o = options(c)
-                o.firstImageIndex = lo
-                var y = Array(gemm[lo * m..<hi * m])
-                y.withUnsafeMutableBufferPointer { yp in
-                    cached.data.withUnsafeBufferPointer { xp in
-                        dense.weight.withUnsafeBufferPointer { wp in
-                            withOptionalBuffer(o.permutations[dense.name]) { pp in
-                                let yb = yp.baseAddress!, xb = xp.baseAddress! + lo * k
-                                o.afterGEMM?(GEMMEvent(layerName: dense.name, shape: dense.gemmShape, batchSize: count,
-                                                       firstImageIndex: lo, weights: wp.baseAddress!, permutation: pp,
-                                                       bRowStride: 1, bColStride: k, cRowStride: 1, cColStride: m,
-                                                       input: { xb + $0 * k }, output: { yb + $0 * m }))
-                            }
+        let m = dense.outFeatures, k = dense.inFeatures
+        let (relu, next) = afterDense(startLayer)
+        return gatherScores(options) { lo, hi, o in
+            let count = hi - lo
+            var y = Array(gemm[lo * m..<hi * m])
+            y.withUnsafeMutableBufferPointer { yp in
+                cached.data.withUnsafeBufferPointer { xp in
+                    dense.weight.withUnsafeBufferPointer { wp in
+                        withOptionalBuffer(o.permutations[dense.name]) { pp in
+                            let yb = yp.baseAddress!, xb = xp.baseAddress! + lo * k
+                            o.afterGEMM?(GEMMEvent(layerName: dense.name, shape: dense.gemmShape, batchSize: count,
+                                                   firstImageIndex: lo, weights: wp.baseAddress!, permutation: pp,
+                                                   bRowStride: 1, bColStride: k, cRowStride: 1, cColStride: m,
+                                                   input: { xb + $0 * k }, output: { yb + $0 * m }))
                         }
                     }
-                    // Bias and ReLU exactly as Dense.forward does them.
-                    dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
                 }
-                let scores = network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
-                for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
+                // Bias and ReLU exactly as Dense.forward does them.
+                dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
             }
+            return network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
         }
-        return Tensor(shape: [n, classes], data: all)
     }
 
     /// Faulty layers as usual up to the downstream dense layer D, then D by deltas from its cached clean run.
     private func runIncrementally(_ d: Downstream, _ options: (Int) -> ForwardOptions) -> Tensor {
-        let n = imageCount, m = d.dense.outFeatures, k = d.dense.inFeatures
-        let chunks = (n + chunkSize - 1) / chunkSize
-        let per = cached.count / max(1, n)
-        let tailShape = Array(cached.shape.dropFirst())
-        var relu = false, next = d.index + 1
-        if next < network.layers.count, case .relu = network.layers[next] {
-            relu = true
-            next += 1
-        }
-        // Beyond this many changed inputs a full GEMM of the image is cheaper.
-        let maxChanges = max(1, k / 16)
-        let classes = network.classes.count
-        var all = [Float](repeating: 0, count: n * classes)
-        all.withUnsafeMutableBufferPointer { out in
-            Parallelism.forEach(chunks, threads: threads) { c in
-                let lo = c * chunkSize, hi = min(n, lo + chunkSize), count = hi - lo
-                var o = options(c)
-                o.firstImageIndex = lo
-                let x = Tensor(shape: [count] + tailShape, data: Array(cached.data[lo * per..<hi * per]))
-                let h = network.run(x, layers: startLayer..<d.index, options: o)
-                var y = Array(d.output[lo * m..<hi * m])
-                var changed: [Int] = []
-                y.withUnsafeMutableBufferPointer { yp in
-                    h.data.withUnsafeBufferPointer { hp in
-                        d.input.withUnsafeBufferPointer { xp in
-                            d.transposed.withUnsafeBufferPointer { tp in
-                                d.dense.weight.withUnsafeBufferPointer { wp in
-                                    for i in 0..<count {
-                                        let faulty = hp.baseAddress! + i * k, clean = xp.baseAddress! + (lo + i) * k
-                                        let yi = yp.baseAddress! + i * m
-                                        changed.removeAll(keepingCapacity: true)
-                                        for j in 0..<k where faulty[j].bitPattern != clean[j].bitPattern {
-                                            changed.append(j)
-                                            if changed.count > maxChanges { break }
-                                        }
-                                        if changed.isEmpty { continue }
-                                        if changed.count > maxChanges {
-                                            PermutedGEMM.multiply(m: m, n: 1, k: k, a: wp.baseAddress!, lda: k,
-                                                                  b: StridedMatrix(UnsafePointer(faulty), rowStride: 1, colStride: k),
-                                                                  c: StridedMatrix(yi, rowStride: 1, colStride: m), threads: 1)
-                                            continue
-                                        }
-                                        for j in changed {
-                                            let delta = faulty[j] - clean[j], column = tp.baseAddress! + j * m
-                                            for row in 0..<m { yi[row] += column[row] * delta }
-                                        }
+        let m = d.dense.outFeatures, k = d.dense.inFeatures
+        let (relu, next) = afterDense(d.index)
+        let maxChanges = DenseDeltaUpdate.maxChanges(inputs: k)
+        return gatherScores(options) { lo, hi, o in
+            let count = hi - lo
+            let h = network.run(cachedChunk(lo, hi), layers: startLayer..<d.index, options: o)
+            var y = Array(d.output[lo * m..<hi * m])
+            var changed: [Int] = []
+            y.withUnsafeMutableBufferPointer { yp in
+                h.data.withUnsafeBufferPointer { hp in
+                    d.input.withUnsafeBufferPointer { xp in
+                        d.transposed.withUnsafeBufferPointer { tp in
+                            d.dense.weight.withUnsafeBufferPointer { wp in
+                                for i in 0..<count {
+                                    let faulty = hp.baseAddress! + i * k, clean = xp.baseAddress! + (lo + i) * k
+                                    let yi = yp.baseAddress! + i * m
+                                    DenseDeltaUpdate.changedInputs(faulty, clean, count: k, maxChanges: maxChanges,
+                                                                   into: &changed)
+                                    if changed.isEmpty { continue }
+                                    if changed.count > maxChanges {
+                                        PermutedGEMM.multiply(m: m, n: 1, k: k, a: wp.baseAddress!, lda: k,
+                                                              b: StridedMatrix(UnsafePointer(faulty), rowStride: 1, colStride: k),
+                                                              c: StridedMatrix(yi, rowStride: 1, colStride: m), threads: 1)
+                                        continue
                                     }
+                                    DenseDeltaUpdate.addDeltas(changed, faulty: faulty, clean: clean, transposed: tp.baseAddress!,
+                                                               outputs: m, to: yi)
                                 }
                             }
                         }
                     }
-                    // Bias and ReLU exactly as Dense.forward does them.
-                    d.dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
                 }
-                let scores = network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
-                for (j, v) in scores.data.enumerated() { out[lo * classes + j] = v }
+                // Bias and ReLU exactly as Dense.forward does them.
+                d.dense.addBias(toRows: yp.baseAddress!, count: count, relu: relu)
             }
+            return network.run(Tensor(shape: [count, m], data: y), layers: next..<network.layers.count, options: o)
         }
-        return Tensor(shape: [n, classes], data: all)
-    }
-
-    static func isPermutation(_ perm: [Int32], of m: Int) -> Bool {
-        guard perm.count == m else { return false }
-        var seen = [Bool](repeating: false, count: m)
-        for v in perm {
-            guard v >= 0, Int(v) < m, !seen[Int(v)] else { return false }
-            seen[Int(v)] = true
-        }
-        return true
-    }
-}
-
-/// Predictions of several trials on one image set.
-public struct FaultyEvaluation: Sendable {
-    /// predictions[trial][image]; -1 = no class (all scores NaN).
-    public var predictions: [[Int]]
-    public let labels: [Int]
-
-    /// Top-1 accuracy per trial.
-    public var accuracies: [Double] { predictions.map { FaultyEvaluation.accuracy($0, labels) } }
-    public var mean: Double { FaultyEvaluation.mean(accuracies) }
-    /// Sample standard deviation over trials (0 for one trial).
-    public var standardDeviation: Double { FaultyEvaluation.standardDeviation(accuracies) }
-
-    /// correct[trial][image].
-    public var correct: [[Bool]] { predictions.map { zip($0, labels).map { $0 == $1 } } }
-
-    /// Mean softmax probability of the true label ("soft accuracy"): a smooth
-    /// stand-in for top-1 accuracy whose differences are far less noisy on few
-    /// images. NaN scores give probability 0.
-    public static func labelProbability(_ scores: Tensor, _ labels: [Int]) -> Double {
-        guard !labels.isEmpty else { return .nan }
-        var total = 0.0
-        for (i, label) in labels.enumerated() { total += labelProbability(rowOf: scores, i, label: label) }
-        return total / Double(labels.count)
-    }
-
-    /// Softmax probability of `label` in row `row` of scores [N, classes]; 0 when a score is NaN or +∞.
-    @inline(__always)
-    public static func labelProbability(rowOf scores: Tensor, _ row: Int, label: Int) -> Double {
-        let classes = scores.shape.last ?? 1, base = row * classes
-        var top = -Double.infinity
-        for j in 0..<classes {
-            let v = Double(scores.data[base + j])
-            if v.isNaN { return 0 }
-            top = max(top, v)
-        }
-        guard top.isFinite else { return 0 }
-        var sum = 0.0
-        for j in 0..<classes { sum += exp(Double(scores.data[base + j]) - top) }
-        return exp(Double(scores.data[base + label]) - top) / sum
-    }
-
-    static func accuracy(_ predictions: [Int], _ labels: [Int]) -> Double {
-        labels.isEmpty ? .nan : Double(zip(predictions, labels).filter { $0 == $1 }.count) / Double(labels.count)
-    }
-
-    public static func mean(_ xs: [Double]) -> Double { xs.isEmpty ? .nan : xs.reduce(0, +) / Double(xs.count) }
-
-    public static func standardDeviation(_ xs: [Double]) -> Double {
-        guard xs.count > 1 else { return 0 }
-        let m = mean(xs)
-        return (xs.reduce(0) { $0 + ($1 - m) * ($1 - m) } / Double(xs.count - 1)).squareRoot()
     }
 }
