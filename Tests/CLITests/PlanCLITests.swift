@@ -43,7 +43,9 @@ final class PlanCLITests: XCTestCase {
         for file in [planPath, base + ".convergence.csv", base + ".convergence.svg"] {
             XCTAssertTrue(FileManager.default.fileExists(atPath: file), file)
         }
-        XCTAssertFalse(FileManager.default.fileExists(atPath: base + ".checkpoint.json"), "a finished run leaves no checkpoint")
+        let left = try FileManager.default.contentsOfDirectory(atPath: (planPath as NSString).deletingLastPathComponent)
+        XCTAssertEqual(left.filter { $0.hasSuffix(".checkpoint.json") || $0.hasSuffix(".lock") || $0.contains(".tmp-") }, [],
+                       "a finished run leaves no checkpoint, lock or temporary file")
         let plan = try SchedulePlan.load(from: planPath)
         XCTAssertEqual(plan.layers.map(\.name), ["h0"])
         XCTAssertEqual(plan.profileFingerprint, profile.fingerprint)
@@ -101,10 +103,14 @@ final class PlanCLITests: XCTestCase {
         XCTAssertEqual(reference["plan"] as? String, path("ref.json"))
 
         // Interrupt a second run held after its first checkpoint (SIGINT, as Ctrl-C), then resume it.
-        let checkpoint = path("run.checkpoint.json")
         let nothing = try CLI.run("has-plan", ["plan"] + args + ga + ["--out", path("run.json"), "--resume"])
         XCTAssertNotEqual(nothing.status, 0)
-        XCTAssertEqual(nothing.stderr.split(separator: "\n"), ["Error: \(checkpoint): no checkpoint to resume from (run without --resume to start)"])
+        // The run's own checkpoint: beside the plan, named by the digest of the run's settings.
+        let lines = nothing.stderr.split(separator: "\n")
+        XCTAssertEqual(lines.count, 1, nothing.stderr)
+        let checkpoint = String(try XCTUnwrap(lines.first).dropFirst("Error: ".count).prefix { $0 != ":" })
+        XCTAssertTrue(checkpoint.hasPrefix(path("run.")) && checkpoint.hasSuffix(".checkpoint.json"), checkpoint)
+        XCTAssertTrue(nothing.stderr.hasSuffix(": no checkpoint to resume from (run without --resume to start)\n"), nothing.stderr)
         let process = Process()
         process.executableURL = CLI.productsDirectory.appendingPathComponent("has-plan")
         process.arguments = ["plan"] + args + ga + ["--out", path("run.json")]
@@ -152,4 +158,54 @@ final class PlanCLITests: XCTestCase {
         XCTAssertEqual(try XCTUnwrap(Double(byName["ga"]![5])), try XCTUnwrap(heldOut["planned"] as? Double), accuracy: 1e-12)
         XCTAssertEqual(try XCTUnwrap(Double(byName["ga"]![3])), try XCTUnwrap(plan["fitness"] as? Double), accuracy: 1e-12)
     }
+
+    /// has-plan held after its first checkpoint (`HAS_HOLD_AFTER_CHECKPOINT`), released by SIGUSR1.
+    func startHeld(_ arguments: [String]) throws -> Process {
+        let process = Process()
+        process.executableURL = CLI.productsDirectory.appendingPathComponent("has-plan")
+        process.arguments = arguments
+        process.environment = ProcessInfo.processInfo.environment.merging(["HAS_HOLD_AFTER_CHECKPOINT": "1"]) { $1 }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+
+    /// Two runs on one store: a second run of the same settings is refused while the
+    /// first runs, and a run that started before a better plan was stored keeps it.
+    func testConcurrentRunsOnOneStoreKeepTheBetterPlan() throws {
+        let (_, profile, args) = try problem()
+        let plans = path("Plans")
+        let weak = ["plan"] + args + ["--strategy", "ga", "--generations", "1", "--population", "2", "--seed", "5",
+                                      "--plans", plans]
+        let held = try startHeld(weak)
+        defer { if held.isRunning { held.terminate() } }
+        let directory = (SchedulePlan.path(in: plans, model: "tiny", fingerprint: profile.fingerprint) as NSString)
+            .deletingLastPathComponent
+        let deadline = Date().addingTimeInterval(60)
+        func checkpoints() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: directory)) ?? []).filter { $0.hasSuffix(".checkpoint.json") }
+        }
+        while checkpoints().isEmpty && held.isRunning && Date() < deadline { usleep(2_000) }
+        XCTAssertEqual(checkpoints().count, 1, "the held run wrote its checkpoint")
+        XCTAssertTrue(held.isRunning)
+
+        let twin = try CLI.run("has-plan", weak)
+        XCTAssertNotEqual(twin.status, 0)
+        XCTAssertTrue(twin.stderr.contains("locked: another has-plan run of these settings holds it"), twin.stderr)
+
+        // A better plan is stored while the weak run is still held ...
+        let strong = try json(try CLI.run("has-plan", ["plan"] + args + ["--strategy", "hybrid", "--generations", "4",
+                                                                          "--population", "6", "--plans", plans, "--json"]))
+        let stored = try SchedulePlan.load(from: try XCTUnwrap(strong["plan"] as? String))
+        // ... and survives the weak run's end: the comparison happens when it replaces, not when it starts.
+        kill(held.processIdentifier, SIGUSR1)
+        held.waitUntilExit()
+        XCTAssertEqual(held.terminationStatus, 0)
+        let after = try SchedulePlan.load(from: try XCTUnwrap(strong["plan"] as? String))
+        XCTAssertEqual(after.layers.map(\.permutation), stored.layers.map(\.permutation))
+        XCTAssertEqual(after.provenance.strategy, "hybrid")
+        XCTAssertEqual(checkpoints(), [], "both runs removed their checkpoints")
+    }
 }
+

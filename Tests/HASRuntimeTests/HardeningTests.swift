@@ -130,4 +130,30 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(problem { _ = try ModelBundle.load(from: self.path("bad.zip")) },
                        "manifest.json: unknown field 'layers[0].dilation' (docs/bundle-format.md lists a layer's fields)")
     }
+
+    /// A writer killed mid-write leaves `.NAME.tmp-PID-N`; the next write of NAME removes it
+    /// once that process is gone, and never a live writer's.
+    func testStaleTemporariesOfDeadWritersAreRemoved() throws {
+        let child = Process()
+        child.executableURL = URL(fileURLWithPath: "/bin/true")
+        try child.run()
+        child.waitUntilExit()
+        let dead = path(".plan.json.tmp-\(child.processIdentifier)-7"), live = path(".plan.json.tmp-\(getpid())-8")
+        for file in [dead, live] { XCTAssertTrue(FileManager.default.createFile(atPath: file, contents: Data("x".utf8))) }
+        try writeFileAtomically("{}", to: path("plan.json"))
+        XCTAssertFalse(FileManager.default.fileExists(atPath: dead))
+        XCTAssertTrue(FileManager.default.fileExists(atPath: live))
+        XCTAssertEqual(try String(contentsOfFile: path("plan.json"), encoding: .utf8), "{}")
+    }
+
+    /// A held lock makes a non-waiting taker fail at once with one line; released, it is free.
+    func testFileLockIsExclusive() throws {
+        let first = try FileLock(path: dir.path)
+        XCTAssertThrowsError(try FileLock(path: dir.path, wait: false, holder: "the first")) { error in
+            XCTAssertEqual((error as? InputError)?.problem, "locked: the first holds it")
+        }
+        first.unlock()
+        XCTAssertNoThrow(try FileLock(path: dir.path, wait: false))
+        XCTAssertNoThrow(try FileLock(path: path("file.lock"), wait: false))
+    }
 }

@@ -32,7 +32,7 @@ struct PlanCommand: ParsableCommand {
     @Option(help: "Directory of plans, for the default --out.")
     var plans: String = "Plans"
 
-    @Option(help: "Checkpoint file (default: the plan's path with .checkpoint.json).")
+    @Option(help: "Checkpoint file (default: beside the plan, <plan>.<settings digest>.checkpoint.json).")
     var checkpoint: String?
 
     @Flag(help: "Continue from the checkpoint of an interrupted run.")
@@ -45,15 +45,14 @@ struct PlanCommand: ParsableCommand {
     var json = false
 
     func run() throws {
+        CheckpointHold.prepare()
         let loaded = try problem.load()
         let network = loaded.network, profile = loaded.profile
         let fingerprint = profile.fingerprint
         let outPath = out ?? SchedulePlan.path(in: plans, model: network.name, fingerprint: fingerprint)
         let base = outPath.hasSuffix(".json") ? String(outPath.dropLast(5)) : outPath
-        let checkpointPath = checkpoint ?? base + ".checkpoint.json"
         try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: outPath).deletingLastPathComponent().path,
                                                 withIntermediateDirectories: true)
-        let existing = FileManager.default.fileExists(atPath: outPath) ? try? SchedulePlan.load(from: outPath) : nil
 
         let search = try problem.search(loaded)
         let config = ga.configuration
@@ -62,6 +61,14 @@ struct PlanCommand: ParsableCommand {
                              faultSeeds: problem.fitnessSeeds, configuration: config,
                              climbBudget: ga.climb, runs: ga.runs, robust: problem.robust,
                              robustSeed: problem.robustSeed)
+        // One checkpoint per run (its settings' digest in the name), held locked while the run
+        // lasts: two runs on one store never share or clobber a checkpoint.
+        let checkpointPath = checkpoint ?? base + ".\(key.digest.prefix(12)).checkpoint.json"
+        let checkpointLock = try FileLock(path: checkpointPath + ".lock", wait: false, holder: "another has-plan run of these settings")
+        defer {
+            checkpointLock.unlock()
+            unlink(checkpointPath + ".lock")
+        }
         let resumeFrom = resume ? try PlanCheckpoint.load(from: checkpointPath) : nil
         let runner = PlanRunner(search: search, strategy: strategy, configuration: config, key: key)
         runner.polishBudget = ga.polish
@@ -100,7 +107,12 @@ struct PlanCommand: ParsableCommand {
                               dataset: loaded.imagesPath, created: ISO8601DateFormatter().string(from: Date())),
             accuracy: .init(fitness: fitnessAccuracy, heldOut: heldOutAccuracy))
 
-        // Never replace a plan that measured better (on the same images) unless forced.
+        // Never replace a plan that measured better (on the same images) unless forced: decided
+        // under the store's lock at the moment of replacing, so a concurrent run's plan counts.
+        let storeLock = try FileLock(path: URL(fileURLWithPath: outPath).deletingLastPathComponent().path,
+                                     holder: "another has-plan run")
+        defer { storeLock.unlock() }
+        let existing = FileManager.default.fileExists(atPath: outPath) ? try? SchedulePlan.load(from: outPath) : nil
         var written = true
         if let existing, !force, existing.layers.map(\.name) != plan.layers.map(\.name) {
             // Accuracies of plans for other layers are not comparable: never replace one silently.
@@ -119,6 +131,7 @@ struct PlanCommand: ParsableCommand {
                                series: [.init(name: "best", points: result.convergence.map { (Double($0.evaluations), $0.best) }),
                                         .init(name: "population mean", points: result.convergence.map { (Double($0.evaluations), $0.mean) })])
         try writeFileAtomically(svg, to: base + ".convergence.svg")
+        storeLock.unlock()
         if strategy != .assign { try? FileManager.default.removeItem(atPath: checkpointPath) }
 
         if let fast = search.evaluator as? IncrementalConvEvaluator, ProcessInfo.processInfo.environment["HAS_PLAN_STATS"] != nil {

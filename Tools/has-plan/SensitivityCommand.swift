@@ -111,6 +111,7 @@ struct SensitivityCommand: ParsableCommand {
     }
 
     func run() throws {
+        CheckpointHold.prepare()
         let loaded = try model.load()
         let (bundle, network) = (loaded.bundle, loaded.network)
         let images = data.images!

@@ -75,6 +75,7 @@ final class InputFile {
 /// half-written one, even if the process dies mid-write.
 public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
     let url = URL(fileURLWithPath: path)
+    removeStaleTemporaries(of: path)
     let temporary = url.deletingLastPathComponent()
         .appendingPathComponent(".\(url.lastPathComponent).tmp-\(getpid())-\(UInt32.random(in: 0...UInt32.max))").path
     func fail(_ action: String) -> InputError {
@@ -103,6 +104,20 @@ public func writeFileAtomically(_ bytes: [UInt8], to path: String) throws {
     guard close(fd) == 0 else { throw fail("close") }
     guard rename(temporary, path) == 0 else { throw fail("rename into place") }
     succeeded = true
+}
+
+/// Removes the temporary files (`.NAME.tmp-PID-N`) that writers of `path`
+/// killed mid-write left behind: those whose process no longer exists.
+/// A live writer's file is left alone.
+public func removeStaleTemporaries(of path: String) {
+    let url = URL(fileURLWithPath: path)
+    let prefix = ".\(url.lastPathComponent).tmp-"
+    let directory = url.deletingLastPathComponent().path
+    guard let names = try? FileManager.default.contentsOfDirectory(atPath: directory) else { return }
+    for name in names where name.hasPrefix(prefix) {
+        guard let pid = Int32(name.dropFirst(prefix.count).prefix { $0 != "-" }), pid > 0 else { continue }
+        if kill(pid, 0) != 0 && errno == ESRCH { unlink((directory as NSString).appendingPathComponent(name)) }
+    }
 }
 
 /// Writes text atomically (see `writeFileAtomically`).

@@ -34,6 +34,15 @@ public struct PlanRunKey: Codable, Equatable, Sendable {
     }
 }
 
+extension PlanRunKey {
+    /// SHA-256 of the key: names a run's checkpoint, so that runs of other settings never share one.
+    public var digest: String {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.sortedKeys]
+        return sha256Hex((try? encoder.encode(self)) ?? Data())
+    }
+}
+
 /// The checkpoint file: the GA state plus what the run spent before it.
 public struct PlanCheckpoint: Codable, Equatable, Sendable {
     public var key: PlanRunKey
