@@ -57,7 +57,7 @@ let package = Package(
             dependencies: ["HASRuntime", .product(name: "Crypto", package: "swift-crypto")],
             path: "Tools/HASTraining"
         ),
-        .target(name: "HASPlanner", dependencies: ["HASRuntime"], path: "Tools/HASPlanner"),
+        .target(name: "HASPlanner", dependencies: ["HASRuntime", "HASDiagnosis"], path: "Tools/HASPlanner"),
         .target(name: "HASDiagnosis", dependencies: ["HASRuntime"], path: "Tools/HASDiagnosis"),
         .executableTarget(
             name: "has-train",
@@ -77,7 +77,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "has-bench",
-            dependencies: ["HASCommandLine", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["HASCommandLine", "HASDiagnosis", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-bench"
         ),
         // CZlib: BundleTests deflate zip-bomb fixtures in a streaming way; has-run: the
@@ -90,13 +90,14 @@ let package = Package(
         ),
         // Helpers and the independent fault reference shared by the test targets.
         .target(name: "HASTestSupport", dependencies: ["HASRuntime"], path: "Tests/HASTestSupport"),
-        .testTarget(name: "DeviceTests", dependencies: ["HASRuntime", "HASTestSupport"], path: "Tests/DeviceTests"),
+        .testTarget(name: "DeviceTests", dependencies: ["HASRuntime", "HASDiagnosis", "HASTestSupport"], path: "Tests/DeviceTests"),
         .testTarget(name: "TrainingTests", dependencies: ["HASTraining", "HASRuntime"], path: "Tests/TrainingTests"),
-        .testTarget(name: "PlannerTests", dependencies: ["HASPlanner", "HASRuntime", "HASTestSupport"], path: "Tests/PlannerTests"),
+        .testTarget(name: "PlannerTests", dependencies: ["HASPlanner", "HASDiagnosis", "HASRuntime", "HASTestSupport"],
+                    path: "Tests/PlannerTests"),
         .testTarget(name: "DiagnosisTests", dependencies: ["HASDiagnosis", "HASRuntime"], path: "Tests/DiagnosisTests"),
         .testTarget(
             name: "CLITests",
-            dependencies: ["HASRuntime", "has-run", "has-plan", "has-diagnose", "has-train", "has-bench"],
+            dependencies: ["HASRuntime", "HASDiagnosis", "has-run", "has-plan", "has-diagnose", "has-train", "has-bench"],
             path: "Tests/CLITests"
         ),
     ],

@@ -1,4 +1,5 @@
 import Foundation
+import HASDiagnosis
 import HASRuntime
 import XCTest
 

@@ -1,3 +1,4 @@
+import HASDiagnosis
 import HASPlanner
 import HASRuntime
 import XCTest

@@ -1,3 +1,4 @@
+import HASDiagnosis
 import HASRuntime
 import HASTestSupport
 

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASDiagnosis
 import HASRuntime
 
 extension HASBench {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import HASCommandLine
+import HASDiagnosis
 import HASRuntime
 
 extension HASBench {

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import HASDiagnosis
 import HASRuntime
 
 /// `has-diagnose`: fault profiles of devices — estimated from a black-box

@@ -1,4 +1,5 @@
 import Foundation
+import HASDiagnosis
 import HASRuntime
 
 /// Per-layer fault sensitivity (paper §5.1, Figs. 4–6): for every layer (or

@@ -1,3 +1,4 @@
+import HASDiagnosis
 import HASRuntime
 
 /// The sensitivity sweep's evaluator: for one group of faulty layers, the
