@@ -156,4 +156,13 @@ final class HardeningTests: XCTestCase {
         XCTAssertNoThrow(try FileLock(path: dir.path, wait: false))
         XCTAssertNoThrow(try FileLock(path: path("file.lock"), wait: false))
     }
+
+    /// An empty image set used to print "accuracy nan%" and kill --json with an EncodingError.
+    func testAnEmptyImageSetIsRefusedBeforeAnyOutput() throws {
+        try IDXImages(count: 0, height: 4, width: 4, pixels: []).write(to: path("none.gz"), gzip: true)
+        let input = InputSpec(shape: [1, 4, 4], preprocessing: Preprocessing())
+        XCTAssertEqual(problem {
+            _ = try ImageSet.open(images: self.path("none.gz"), labels: nil, limit: nil, input: input, model: "m", classCount: 2)
+        }, "holds no images")
+    }
 }

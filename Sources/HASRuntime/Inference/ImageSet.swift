@@ -26,6 +26,8 @@ public struct ImageSet {
             let images = try IDXImages.read(path: path, limit: limit)
             source = IDXImageSource(images: images, maker: try ImageBatchMaker(input: input, model: model), file: path)
         }
+        // Nothing to classify: refused before any output (an accuracy over no image is NaN).
+        guard source.count > 0 else { throw InputError(file: path, "holds no images") }
         var labels: [Int]?
         if let labelPath {
             let values: [UInt8]
