@@ -196,6 +196,12 @@ final class PlanSearchTests: XCTestCase {
         c = good
         c.state.layerSizes = [9]
         broken.append(("layers of [9] rows", c))
+        c = good
+        c.assignEvaluations = Int.max
+        broken.append(("assignEvaluations is \(Int.max)", c))
+        c = good
+        c.elapsedSeconds = -1
+        broken.append(("times are negative", c))
         for (problem, checkpoint) in broken {
             XCTAssertThrowsError(try PlanRunner(search: search, strategy: .ga, configuration: config, key: key)
                 .run(resume: checkpoint, checkpointFile: saved)) { error in

@@ -86,10 +86,20 @@ extension PlanCheckpoint {
     /// Refuses a checkpoint that decodes but could not have been written by
     /// this run (edited by hand, or for other layer sizes), with one line
     /// naming the file, before any of it is trusted.
+    /// Largest evaluation count a checkpoint may hold (far beyond any run; sums of such cannot overflow).
+    static let maxCount = 1 << 40
+
     public func validate(layerSizes: [Int], runs: Int, file: String) throws {
         func fail(_ problem: String) -> InputError { InputError(file: file, "not a usable has-plan checkpoint: \(problem)") }
         let done = finishedRuns ?? []
         guard done.count < runs else { throw fail("it holds \(done.count) finished runs of \(runs)") }
+        // Counters and times are summed later: out of range, they would overflow or mislead.
+        guard (0...Self.maxCount).contains(assignEvaluations) else {
+            throw fail("assignEvaluations is \(assignEvaluations), outside 0…\(Self.maxCount)")
+        }
+        guard elapsedSeconds.isFinite, elapsedSeconds >= 0, generationSeconds.allSatisfy({ $0.isFinite && $0 >= 0 }) else {
+            throw fail("its times are negative or not numbers")
+        }
         if key.strategy == .hybrid && runs > 1 && start == nil { throw fail("the hybrid's starting plan is missing") }
         if let start, !Permutations.isChromosome(start, layerSizes: layerSizes) { throw fail("the starting plan is not a permutation of each layer's rows") }
         for (i, run) in (done.map(\.state) + [state]).enumerated() {
