@@ -165,4 +165,17 @@ final class HardeningTests: XCTestCase {
             _ = try ImageSet.open(images: self.path("none.gz"), labels: nil, limit: nil, input: input, model: "m", classCount: 2)
         }, "holds no images")
     }
+
+    /// A parent that is a file, or a directory that cannot be written, is one line, found before any work.
+    func testOutputPathsAreCheckedInOneLine() throws {
+        try Data("x".utf8).write(to: URL(fileURLWithPath: path("file")))
+        XCTAssertEqual(problem { try checkWritable(self.path("file/sub/plan.json")) }, "is a file, not a directory")
+        XCTAssertEqual(problem { try checkWritable(self.dir.path) }, "is a directory")
+        XCTAssertEqual(problem { try checkWritable(self.path("new/deeper/plan.json")) }, "accepted")
+        XCTAssertTrue(FileManager.default.fileExists(atPath: path("new/deeper")))
+        if getuid() != 0 {  // root writes anywhere
+            XCTAssertEqual(chmod(path("new"), 0o500), 0)
+            XCTAssertTrue(problem { try checkWritable(self.path("new/plan.json")) }.hasPrefix("cannot be written"))
+        }
+    }
 }

@@ -51,8 +51,7 @@ struct PlanCommand: ParsableCommand {
         let fingerprint = profile.fingerprint
         let outPath = out ?? SchedulePlan.path(in: plans, model: network.name, fingerprint: fingerprint)
         let base = outPath.hasSuffix(".json") ? String(outPath.dropLast(5)) : outPath
-        try FileManager.default.createDirectory(atPath: URL(fileURLWithPath: outPath).deletingLastPathComponent().path,
-                                                withIntermediateDirectories: true)
+        try checkWritable(outPath)
 
         let search = try problem.search(loaded)
         let config = ga.configuration

@@ -106,6 +106,8 @@ struct HASTrain: ParsableCommand {
     }
 
     func run() throws {
+        // Before hours of training, not after: the output must be writable.
+        try checkWritable(out)
         let architecture = ModelArchitecture.known[model]!
         let threadCount = threads.count
         let images = try IDXImages.read(path: trainImages, limit: limit)

@@ -120,6 +120,35 @@ public func removeStaleTemporaries(of path: String) {
     }
 }
 
+/// Creates `directory` and its parents, or throws one line naming it (a parent
+/// that is a file, a read-only file system) instead of Foundation's multi-line error.
+public func makeDirectory(_ directory: String) throws {
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: directory, isDirectory: &isDirectory) {
+        if isDirectory.boolValue { return }
+        throw InputError(file: directory, "is a file, not a directory")
+    }
+    let parent = (directory as NSString).deletingLastPathComponent
+    if !parent.isEmpty && parent != directory { try makeDirectory(parent) }
+    if mkdir(directory, 0o755) != 0 && errno != EEXIST {
+        throw InputError(file: directory, "cannot create the directory: \(systemError())")
+    }
+}
+
+/// Checks, before long work, that a file can later be written at `path`: its
+/// directory exists (or can be made) and is writable, and `path` is not a directory.
+public func checkWritable(_ path: String) throws {
+    let directory = (path as NSString).deletingLastPathComponent
+    try makeDirectory(directory.isEmpty ? "." : directory)
+    var isDirectory: ObjCBool = false
+    if FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory), isDirectory.boolValue {
+        throw InputError(file: path, "is a directory")
+    }
+    if access(directory.isEmpty ? "." : directory, W_OK) != 0 {
+        throw InputError(file: path, "cannot be written: \(systemError())")
+    }
+}
+
 /// Writes text atomically (see `writeFileAtomically`).
 public func writeFileAtomically(_ text: String, to path: String) throws {
     try writeFileAtomically(Array(text.utf8), to: path)
