@@ -115,13 +115,8 @@ public final class DeviceDiagnosis {
     func nextGEMM(_ current: [RateEstimate], unresolved: [Int]) -> GEMM {
         let threads = state.threads
         let rows = (unresolved.last! / threads + 1) * threads
-        let values: [DiagnosticValue]
-        if let model = estimateModel {
-            let visibility = DiagnosticValue.allCases.map { $0.visibility(model) }
-            values = DiagnosticValue.allCases.filter { visibility[$0.rawValue] == visibility.max()! }
-        } else {
-            values = DiagnosticValue.allCases
-        }
+        // Until the kind is known, both values; then those that show it best.
+        let values = estimateModel?.mostVisible.values ?? DiagnosticValue.allCases
         let needed = unresolved.map { state.samplesNeeded(current[$0], settings: settings, z: z) }.max() ?? 0
         let seen = unresolved.map { current[$0].samples }.min() ?? 0
         let columns = min(settings.maxColumns, max(1024, min(needed, max(4096, 2 * seen))))

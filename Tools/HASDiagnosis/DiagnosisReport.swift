@@ -6,11 +6,7 @@ import HASRuntime
 /// rates are known, estimate against truth per PE and in summary.
 public enum DiagnosisReport {
     public static func write(_ result: DiagnosisResult, truth: [[Double]]?, to directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw InputError(file: directory, "cannot create the report directory: \(systemError())")
-        }
+        try makeDirectory(directory)
         let threads = result.state.threads
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         func trueRate(_ pe: Int) -> Double? { truth.map { $0[pe / threads][pe % threads] } }

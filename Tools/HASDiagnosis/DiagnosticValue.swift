@@ -102,6 +102,14 @@ public struct FaultModel: Hashable, Codable, Sendable, CustomStringConvertible {
         }
     }
 
+    /// The diagnostic values on which this model's faults are most visible, and that
+    /// visibility: what rates are estimated from, and what the estimate phase computes.
+    public var mostVisible: (values: [DiagnosticValue], visibility: Double) {
+        let visibility = DiagnosticValue.allCases.map { $0.visibility(self) }
+        let best = visibility.max()!
+        return (DiagnosticValue.allCases.filter { visibility[$0.rawValue] == best }, best)
+    }
+
     public var description: String {
         kind.rawValue + (kind.choosesExponentBit ? " (exponent bits \(exponentBits.rawValue))" : "")
     }

@@ -26,10 +26,9 @@ extension DiagnosisState {
         guard let model else {
             return FaultModel.all.map { estimate(pe: pe, model: $0, settings: settings, z: z) }.max { $0.upper < $1.upper }!
         }
-        let visibility = DiagnosticValue.allCases.map { $0.visibility(model) }
-        let best = visibility.max()!
+        let (counted, best) = model.mostVisible
         var n = 0, k = 0
-        for value in DiagnosticValue.allCases where visibility[value.rawValue] == best {
+        for value in counted {
             n += samples[pe][value.rawValue]
             k += errors[pe][value.rawValue]
         }
