@@ -110,6 +110,9 @@ public final class DeviceDiagnosis {
         var needed: Int
     }
 
+    /// Largest diagnostic GEMM output, in elements (256 MB of floats).
+    static let maxOutputs = 1 << 26
+
     /// The next GEMM: over the blocks up to the last with an unresolved PE, as
     /// wide as the neediest PE wants (at most doubling what it has seen).
     func nextGEMM(_ current: [RateEstimate], unresolved: [Int]) -> GEMM {
@@ -119,7 +122,9 @@ public final class DeviceDiagnosis {
         let values = estimateModel?.mostVisible.values ?? DiagnosticValue.allCases
         let needed = unresolved.map { state.samplesNeeded(current[$0], settings: settings, z: z) }.max() ?? 0
         let seen = unresolved.map { current[$0].samples }.min() ?? 0
-        let columns = min(settings.maxColumns, max(1024, min(needed, max(4096, 2 * seen))))
+        // At most `maxOutputs` elements of C (a million-PE device gets narrow GEMMs, not a 16 GB one).
+        let columns = min(settings.maxColumns, max(16, Self.maxOutputs / rows),
+                          max(1024, min(needed, max(4096, 2 * seen))))
         let width = (columns + values.count - 1) / values.count * values.count
         return GEMM(rows: rows, values: (0..<width).map { values[$0 % values.count] }, needed: needed)
     }

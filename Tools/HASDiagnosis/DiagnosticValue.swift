@@ -104,11 +104,15 @@ public struct FaultModel: Hashable, Codable, Sendable, CustomStringConvertible {
 
     /// The diagnostic values on which this model's faults are most visible, and that
     /// visibility: what rates are estimated from, and what the estimate phase computes.
-    public var mostVisible: (values: [DiagnosticValue], visibility: Double) {
-        let visibility = DiagnosticValue.allCases.map { $0.visibility(self) }
-        let best = visibility.max()!
-        return (DiagnosticValue.allCases.filter { visibility[$0.rawValue] == best }, best)
-    }
+    /// (Looked up: estimates ask it for every PE.)
+    public var mostVisible: (values: [DiagnosticValue], visibility: Double) { Self.mostVisibleTable[self]! }
+
+    private static let mostVisibleTable: [FaultModel: (values: [DiagnosticValue], visibility: Double)] =
+        Dictionary(uniqueKeysWithValues: all.map { model in
+            let visibility = DiagnosticValue.allCases.map { $0.visibility(model) }
+            let best = visibility.max()!
+            return (model, (DiagnosticValue.allCases.filter { visibility[$0.rawValue] == best }, best))
+        })
 
     public var description: String {
         kind.rawValue + (kind.choosesExponentBit ? " (exponent bits \(exponentBits.rawValue))" : "")
