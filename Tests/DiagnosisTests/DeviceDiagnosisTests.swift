@@ -169,4 +169,27 @@ final class DeviceDiagnosisTests: XCTestCase {
             }
         }
     }
+
+    /// A quarter-million-PE device gets GEMMs of at most 2^26 outputs (256 columns), not
+    /// the 4096-column first GEMM of a small device, which it would have to refuse.
+    func testLargeDevicesGetGEMMsTheyCanRun() throws {
+        final class RecordingDevice: TiledGEMMDevice {
+            let geometry = FaultProfile.Geometry(blocks: 256, threads: 1024)
+            var sizes: [(m: Int, n: Int)] = []
+            func multiply(m: Int, k: Int, n: Int, tileK: Int, a: [Float], b: [Float], into c: inout [Float]) throws {
+                sizes.append((m, n))
+                // A is all ones and K = 1: a fault-free device returns B in every row.
+                c = [Float](repeating: 0, count: m * n)
+                for r in 0..<m { c.replaceSubrange((r * n)..<((r + 1) * n), with: b) }
+            }
+        }
+        let device = RecordingDevice()
+        var budget = settings
+        budget.maxGEMMs = 1
+        let result = try DeviceDiagnosis(device: device, settings: budget).run()
+        XCTAssertEqual(result.stop, .gemmBudget)
+        let first = try XCTUnwrap(device.sizes.first)
+        XCTAssertEqual(first.m, 1 << 18)
+        XCTAssertLessThanOrEqual(first.m * first.n, 1 << 26)
+    }
 }
