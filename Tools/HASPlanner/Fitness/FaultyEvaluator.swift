@@ -87,7 +87,7 @@ public final class FaultyEvaluator: @unchecked Sendable {
         startLayer = self.faultyLayers.first?.index ?? network.layers.count
         cached = network.run(images, layers: 0..<startLayer, options: ForwardOptions(threads: self.threads))
         if startLayer < network.layers.count, case .dense(let dense) = network.layers[startLayer] {
-            cachedGEMM = Self.cleanGEMM(dense, cached, threads: self.threads)
+            cachedGEMM = dense.cleanGEMM(cached, options: ForwardOptions(threads: self.threads))
         } else {
             cachedGEMM = nil
         }
@@ -100,28 +100,9 @@ public final class FaultyEvaluator: @unchecked Sendable {
             var transposed = [Float](repeating: 0, count: m * k)
             for row in 0..<m { for j in 0..<k { transposed[j * m + row] = dense.weight[row * k + j] } }
             downstream = Downstream(index: next.index, dense: dense, input: input.data,
-                                    output: Self.cleanGEMM(dense, input, threads: self.threads), transposed: transposed)
+                                    output: dense.cleanGEMM(input, options: ForwardOptions(threads: self.threads)), transposed: transposed)
         }
         self.downstream = downstream
-    }
-
-    /// C = W·X per image ([N, M], before bias), captured from the layer's own forward pass
-    /// so that it is bit-identical to what a full pass computes.
-    private static func cleanGEMM(_ dense: Dense, _ x: Tensor, threads: Int) -> [Float] {
-        let n = x.shape[0], m = dense.outFeatures
-        var c = [Float](repeating: 0, count: n * m)
-        c.withUnsafeMutableBufferPointer { cp in
-            let out = cp.baseAddress!
-            var options = ForwardOptions(threads: threads)
-            options.afterGEMM = { event in
-                for i in 0..<event.batchSize {
-                    let y = event.output(i), row = out + (event.firstImageIndex + i) * m
-                    for j in 0..<m { row[j] = y[j * event.cRowStride] }
-                }
-            }
-            _ = dense.forward(x, options: options)
-        }
-        return c
     }
 
     /// Accuracy with no faults (the same cached prefix, clean suffix).

@@ -91,7 +91,7 @@ struct ConvPath {
                 tail += 1
             }
             let z = network.run(h, layers: blockEnd..<next.index, options: options)
-            let gemm = SweepEvaluator.cleanGEMM(dense, z, options: options)
+            let gemm = dense.cleanGEMM(z, options: options)
             let m = dense.outFeatures, k = dense.inFeatures
             var t = [Float](repeating: 0, count: m * k)
             for row in 0..<m { for j in 0..<k { t[j * m + row] = dense.weight[row * k + j] } }

@@ -30,7 +30,7 @@ struct DensePath {
         laterFaulty = faulty.count > 1
         let x = network.run(images, layers: 0..<index, options: options)
         input = x.data
-        gemm = SweepEvaluator.cleanGEMM(dense, x, options: options)
+        gemm = dense.cleanGEMM(x, options: options)
         var a = gemm
         let n = x.shape[0]
         a.withUnsafeMutableBufferPointer { dense.addBias(toRows: $0.baseAddress!, count: n, relu: relu) }

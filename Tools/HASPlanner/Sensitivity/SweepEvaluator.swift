@@ -130,25 +130,6 @@ public final class SweepEvaluator: @unchecked Sendable {
         return injector.options(ForwardOptions(threads: 1))
     }
 
-    /// C = W·X ([N, M], before bias) from the layer's own forward pass, so that
-    /// it is bit-identical to what a full pass computes.
-    static func cleanGEMM(_ dense: Dense, _ x: Tensor, options: ForwardOptions) -> [Float] {
-        let n = x.shape[0], m = dense.outFeatures
-        var c = [Float](repeating: 0, count: n * m)
-        c.withUnsafeMutableBufferPointer { cp in
-            let out = cp.baseAddress!
-            var o = options
-            o.afterGEMM = { event in
-                for i in 0..<event.batchSize {
-                    let y = event.output(i), row = out + (event.firstImageIndex + i) * m
-                    for j in 0..<m { row[j] = y[j * event.cRowStride] }
-                }
-            }
-            _ = dense.forward(x, options: o)
-        }
-        return c
-    }
-
     /// Whether two rows differ in any bit.
     @inline(__always)
     static func differ(_ a: UnsafePointer<Float>, _ b: UnsafePointer<Float>, _ count: Int) -> Bool {
