@@ -263,7 +263,8 @@ static corruption corruption_of(int32_t kind) {
     case HAS_ERROR_FLIP1: c.set_bit = ~0u; break;
     case HAS_ERROR_BITFLIP: c.flip_bit = ~0u; break;
     case HAS_ERROR_TF32: c.clear_fixed = 0x1FFF; break;
-    default: c.clear_fixed = 0xFFFF; break;
+    case HAS_ERROR_BF16: c.clear_fixed = 0xFFFF; break;
+    default: c.clear_fixed = ~0u; break; // HAS_ERROR_ZERO: every bit cleared, +0.0
     }
     return c;
 }

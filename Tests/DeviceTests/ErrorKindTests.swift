@@ -55,7 +55,18 @@ final class ErrorKindTests: XCTestCase {
     func testPaperRates() {
         XCTAssertEqual(ErrorKind.flip1.paperFRMax, [1e-3, 2e-3, 5e-3])
         XCTAssertEqual(ErrorKind.bitflip.paperFRMax, [1e-3, 2e-3, 5e-3])
-        for kind in [ErrorKind.flip0, .tf32, .bf16] { XCTAssertEqual(kind.paperFRMax, [0.1, 0.2, 0.5]) }
-        XCTAssertEqual(ErrorKind.allCases.map(\.rawValue), ["flip0", "flip1", "bitflip", "tf32", "bf16"])
+        for kind in [ErrorKind.flip0, .tf32, .bf16, .zero] { XCTAssertEqual(kind.paperFRMax, [0.1, 0.2, 0.5]) }
+        XCTAssertEqual(ErrorKind.allCases.map(\.rawValue), ["flip0", "flip1", "bitflip", "tf32", "bf16", "zero"])
+    }
+
+    /// `zero` is the reference implementation's TF32/BF16 on CPU: every faulty
+    /// partial product becomes +0.0, whatever its sign, and NaN/∞ included.
+    func testZeroReplacesByPositiveZero() {
+        var rng = SplitMix64(seed: 3)
+        for bits in patterns + [0x7F80_0000, 0xFF80_0000, 0x7FC0_0001] + (0..<1000).map({ _ in UInt32(truncatingIfNeeded: rng.next()) }) {
+            XCTAssertEqual(ErrorKind.zero.corrupt(bits, draw: rng.next()), 0)
+        }
+        XCTAssertFalse(ErrorKind.zero.choosesExponentBit)
+        XCTAssertEqual(ErrorKind.zero.corrupt(Float(-3.5), draw: 0).sign, .plus)
     }
 }

@@ -44,7 +44,7 @@ final class SlotPathTests: XCTestCase {
     func testSlotPathIsBitIdenticalToThePerFaultPath() throws {
         let network = try convLayer()
         var profiles: [FaultProfile] = []
-        for (kind, rate) in [(ErrorKind.bitflip, 0.5), (.flip0, 0.3), (.flip1, 0.05), (.tf32, 0.9), (.bf16, 0.2)] {
+        for (kind, rate) in [(ErrorKind.bitflip, 0.5), (.flip0, 0.3), (.flip1, 0.05), (.tf32, 0.9), (.bf16, 0.2), (.zero, 0.1)] {
             profiles.append(try FaultProfile.synthetic(kind: kind, frMax: rate, seed: 8, blocks: 4, threads: 8))
         }
         // Every PE failing (`.always`), and all exponent bits.

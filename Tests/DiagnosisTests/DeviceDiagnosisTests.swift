@@ -24,7 +24,7 @@ final class DeviceDiagnosisTests: XCTestCase {
     }
 
     func testEveryKindIsIdentifiedAndItsRatesCovered() throws {
-        for (kind, frMax) in [(ErrorKind.flip1, 0.05), (.flip0, 0.3), (.bitflip, 0.05), (.tf32, 0.2), (.bf16, 0.5)] {
+        for (kind, frMax) in [(ErrorKind.flip1, 0.05), (.flip0, 0.3), (.bitflip, 0.05), (.tf32, 0.2), (.bf16, 0.5), (.zero, 0.2)] {
             let profile = try synthetic(kind, frMax)
             let result = try diagnose(profile)
             XCTAssertEqual(result.identification.kind, kind, result.identification.summary)

@@ -12,6 +12,7 @@ public enum SpecCorruption {
         case "bitflip": return pattern ^ bit
         case "tf32": return pattern & 0xFFFF_E000
         case "bf16": return pattern & 0xFFFF_0000
+        case "zero": return 0
         default: preconditionFailure("unknown error kind \(kind)")
         }
     }

@@ -120,6 +120,8 @@ def corrupt(kind, bits, draw, exponent_bits):
         return bits & ~0x1FFF & 0xFFFFFFFF
     if kind == "bf16":
         return bits & ~0xFFFF & 0xFFFFFFFF
+    if kind == "zero":
+        return 0
     raise ValueError(kind)
 
 
@@ -163,7 +165,7 @@ def main():
             "mode": mode, "failures": [[slot, hex64(draw)] for slot, draw in found]})
     rng = Stream(77)
     patterns = [0x3F800000, 0xBF8CCCCD, 0x00000001, 0x7F7FFFFF, 0x80000000, 0x7F800000, 0x7FC00001, 0x41200000]
-    for kind in ("flip0", "flip1", "bitflip", "tf32", "bf16"):
+    for kind in ("flip0", "flip1", "bitflip", "tf32", "bf16", "zero"):
         for exponent_bits in ("0-6", "0-7"):
             for bits in patterns:
                 draw = rng.next()

@@ -23,7 +23,7 @@ extension HASDiagnose {
             discussion: "The same options always give the same profile and fingerprint. See docs/fault-profile.md."
         )
 
-        @Option(help: "Error kind: flip0, flip1, bitflip, tf32 or bf16.")
+        @Option(help: "Error kind: flip0, flip1, bitflip, tf32, bf16 or zero.")
         var kind: String
 
         @Option(name: .customLong("fr-max"), help: "Largest per-PE fault rate FR_max, in [0, 1].")

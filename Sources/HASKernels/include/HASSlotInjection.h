@@ -23,6 +23,7 @@ enum {
     HAS_ERROR_BITFLIP = 2,
     HAS_ERROR_TF32 = 3,
     HAS_ERROR_BF16 = 4,
+    HAS_ERROR_ZERO = 5,
 };
 
 /// Scratch of has_inject_tile_slots for tiles of up to `columns` columns:

@@ -11,12 +11,16 @@ public enum ErrorKind: String, Codable, CaseIterable, Sendable {
     case tf32
     /// Clear the 16 lowest mantissa bits (bfloat16 precision).
     case bf16
+    /// Replace the partial product by +0.0: what the paper's reference
+    /// implementation computes for its TF32/BF16 kinds on CPU (its float→int32
+    /// cast of 0xFFFFFFFF saturates, so the shifted mask is 0).
+    case zero
 
     /// The FR_max values the paper sweeps for this kind (Figs. 4–6).
     public var paperFRMax: [Double] {
         switch self {
         case .flip1, .bitflip: return [1e-3, 2e-3, 5e-3]
-        case .flip0, .tf32, .bf16: return [0.1, 0.2, 0.5]
+        case .flip0, .tf32, .bf16, .zero: return [0.1, 0.2, 0.5]
         }
     }
 
@@ -30,7 +34,9 @@ public enum ErrorKind: String, Codable, CaseIterable, Sendable {
     ///   - draw: 64 random bits owned by this fault; the high 32 choose the
     ///     exponent bit uniformly among `exponentBits` (bit 23 + i of the word).
     /// - Returns: the corrupted pattern.
-    @inline(__always)
+    ///
+    /// `@inlinable` so that the planner's hot loops use this one definition.
+    @inlinable @inline(__always)
     public func corrupt(_ bits: UInt32, draw: UInt64, exponentBits: ExponentBits = .low7) -> UInt32 {
         switch self {
         case .flip0: return bits & ~Self.exponentMask(draw: draw, exponentBits: exponentBits)
@@ -38,23 +44,24 @@ public enum ErrorKind: String, Codable, CaseIterable, Sendable {
         case .bitflip: return bits ^ Self.exponentMask(draw: draw, exponentBits: exponentBits)
         case .tf32: return bits & ~UInt32(0x1FFF)
         case .bf16: return bits & ~UInt32(0xFFFF)
+        case .zero: return 0
         }
     }
 
     /// `corrupt` on a float value.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func corrupt(_ value: Float, draw: UInt64, exponentBits: ExponentBits = .low7) -> Float {
         Float(bitPattern: corrupt(value.bitPattern, draw: draw, exponentBits: exponentBits))
     }
 
     /// Exponent bit i (0-based inside the exponent field) chosen by `draw`:
     /// i = ⌊hi32(draw) · count / 2³²⌋, uniform over the allowed bits.
-    @inline(__always)
+    @inlinable @inline(__always)
     public static func exponentBit(draw: UInt64, exponentBits: ExponentBits) -> Int {
         Int(((draw >> 32) &* UInt64(exponentBits.count)) >> 32)
     }
 
-    @inline(__always)
+    @usableFromInline @inline(__always)
     static func exponentMask(draw: UInt64, exponentBits: ExponentBits) -> UInt32 {
         UInt32(1) << UInt32(23 + exponentBit(draw: draw, exponentBits: exponentBits))
     }
@@ -69,5 +76,6 @@ public enum ExponentBits: String, Codable, CaseIterable, Sendable {
     case all8 = "0-7"
 
     /// How many bits the choice is among.
+    @inlinable
     public var count: Int { self == .low7 ? 7 : 8 }
 }

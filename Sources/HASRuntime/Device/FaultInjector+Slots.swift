@@ -151,6 +151,7 @@ extension ErrorKind {
         case .bitflip: return Int32(HAS_ERROR_BITFLIP)
         case .tf32: return Int32(HAS_ERROR_TF32)
         case .bf16: return Int32(HAS_ERROR_BF16)
+        case .zero: return Int32(HAS_ERROR_ZERO)
         }
     }
 }

@@ -122,7 +122,7 @@ extension SweepEvaluator {
         let g = cp.conv.geometry, outChannels = cp.conv.outChannels, kk = g.patchSize, positions = g.positions
         let inSize = g.channels * g.height * g.width, features = cp.features
         let n = imageCount, kindCount = kinds.count
-        let corruptions = kinds.map { Corruption(kind: $0, exponentBits: device.exponentBits) }
+        let exponentBits = device.exponentBits
         // One K tile of at most 256: P is the clean GEMM element itself.
         let direct = map.kTiles == 1 && kk <= 256
         let group = Self.convGroup
@@ -162,7 +162,7 @@ extension SweepEvaluator {
                                         for kind in 0..<kindCount {
                                             let changes = events.withUnsafeBufferPointer { ev in
                                                 products.withUnsafeBufferPointer { pr in
-                                                    scratch.changes(events: ev, products: pr, corruption: corruptions[kind],
+                                                    scratch.changes(events: ev, products: pr, kind: kinds[kind], exponentBits: exponentBits,
                                                                     raw: raw, cp: cp, bias: bp.baseAddress!, clean: clean)
                                                 }
                                             }
@@ -297,7 +297,7 @@ final class ConvScratch {
     /// Applies one kind's corrections to `raw` in the injector's order,
     /// recomputes the features they reach, records those that differ from
     /// `clean`, and restores `raw`. Returns how many features changed.
-    func changes(events: UnsafeBufferPointer<ConvFault>, products: UnsafeBufferPointer<Float>, corruption: Corruption,
+    func changes(events: UnsafeBufferPointer<ConvFault>, products: UnsafeBufferPointer<Float>, kind: ErrorKind, exponentBits: ExponentBits,
                  raw: UnsafeMutablePointer<Float>, cp: ConvPath, bias: UnsafePointer<Float>, clean: UnsafePointer<Float>) -> Int {
         stamp &+= 1
         if stamp == Int32.max {
@@ -311,7 +311,7 @@ final class ConvScratch {
         let g = cp.conv.geometry, positions = g.positions, ow = g.outWidth
         for index in 0..<events.count {
             let e = events[index], p = products[index]
-            let q = corruption.apply(p, draw: e.draw)
+            let q = kind.corrupt(p, draw: e.draw, exponentBits: exponentBits)
             // raw += +0 changes nothing after bias and ReLU (at most -0 → +0); NaN/Inf must still propagate.
             if q.bitPattern == p.bitPattern && p.isFinite { continue }
             let at = e.output

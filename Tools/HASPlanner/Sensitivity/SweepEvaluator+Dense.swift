@@ -55,7 +55,7 @@ extension SweepEvaluator {
         let key = FaultKeys.layer(layer.name)
         let n = imageCount, m = d.dense.outFeatures, k = d.dense.inFeatures, tiles = map.kTiles
         let kindCount = kinds.count
-        let corruptions = kinds.map { Corruption(kind: $0, exponentBits: device.exponentBits) }
+        let exponentBits = device.exponentBits
         // P from one GEMM per K tile (a full GEMM's work per image, shared by every trial and kind)
         // or one dot product per fault; both are the same FMA chain, so the choice is only about speed.
         var expected = 0.0
@@ -117,7 +117,7 @@ extension SweepEvaluator {
                                             let p = byTiles ? own[Int(slotRow[row]) * tiles + kTile]
                                                 : FaultInjector.partialProduct(w + row * k, xi, bRowStride: 1, range: map.kRange(kTile: kTile))
                                             for kk in 0..<kindCount {
-                                                let q = corruptions[kk].apply(p, draw: draw)
+                                                let q = kinds[kk].corrupt(p, draw: draw, exponentBits: exponentBits)
                                                 // y += +0 changes nothing after bias and ReLU (at most -0 → +0).
                                                 if skipUnchanged && q.bitPattern == p.bitPattern && p.isFinite { continue }
                                                 y[kk * m + row] += q - p

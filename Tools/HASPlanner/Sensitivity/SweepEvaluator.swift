@@ -138,30 +138,6 @@ public final class SweepEvaluator: @unchecked Sendable {
     }
 }
 
-/// `ErrorKind.corrupt`, inlined into the hot loops (tested equal bit for bit).
-struct Corruption {
-    let kind: ErrorKind
-    let bitChoices: UInt64
-
-    init(kind: ErrorKind, exponentBits: ExponentBits) {
-        self.kind = kind
-        bitChoices = UInt64(exponentBits.count)
-    }
-
-    @inline(__always)
-    func apply(_ p: Float, draw: UInt64) -> Float {
-        let bits = p.bitPattern
-        let mask = UInt32(1) << UInt32(23 + (((draw >> 32) &* bitChoices) >> 32))
-        switch kind {
-        case .flip0: return Float(bitPattern: bits & ~mask)
-        case .flip1: return Float(bitPattern: bits | mask)
-        case .bitflip: return Float(bitPattern: bits ^ mask)
-        case .tf32: return Float(bitPattern: bits & ~UInt32(0x1FFF))
-        case .bf16: return Float(bitPattern: bits & ~UInt32(0xFFFF))
-        }
-    }
-}
-
 /// Per (kind, trial): the images that changed and their activations, to run
 /// through the rest of the network together.
 struct ChangedBatch {
