@@ -26,8 +26,16 @@ extension FaultProfile {
             "exponent-bits \(exponentBits.rawValue)",
             "rates",
         ]
-        for row in rates { lines.append(row.map(Self.canonicalRateText).joined(separator: " ")) }
-        return lines.joined(separator: "\n") + "\n"
+        var text = Array((lines.joined(separator: "\n") + "\n").utf8)
+        text.reserveCapacity(text.count + rates.count * (rates.first?.count ?? 0) * 16)
+        for row in rates {
+            for (i, rate) in row.enumerated() {
+                if i > 0 { text.append(UInt8(ascii: " ")) }
+                CanonicalRate.append(rate == 0 ? 0.0 : rate, to: &text)
+            }
+            text.append(UInt8(ascii: "\n"))
+        }
+        return String(decoding: text, as: UTF8.self)
     }
 
     /// Reads and validates a profile file.

@@ -131,11 +131,11 @@ public struct FaultProfile: Equatable, Sendable {
     /// A rate in the fingerprint's fixed decimal form: 10 significant digits.
     public static func canonicalRate(_ p: Double) -> Double {
         guard p.isFinite else { return p }
-        return Double(canonicalRateText(p))! + 0.0  // + 0.0 turns -0 into +0
+        return CanonicalRate.value(p) + 0.0  // + 0.0 turns -0 into +0
     }
 
     static func canonicalRateText(_ p: Double) -> String {
-        String(format: "%.9e", p == 0 ? 0.0 : p)
+        CanonicalRate.text(p == 0 ? 0.0 : p)
     }
 
     /// Limits that keep every index of the simulator inside Int32 and memory sane.
