@@ -156,12 +156,22 @@ struct HASRun: ParsableCommand {
         } else {
             print(report.text(classes: network.classes, names: set.names, show: show))
             if device != nil {
-                var line = "plan: \(selection?.path ?? "none (unshuffled)")"
-                if let unplannedAccuracy, selection != nil {
-                    line += String(format: "; without it %.2f%%", unplannedAccuracy * 100)
+                print("plan: \(selection.map { "\($0.path) (layers \($0.plan.layers.map(\.name).joined(separator: ", ")))" } ?? "none (unshuffled)")")
+                if let unplannedAccuracy, let faulty, let labels = set.labels, selection != nil {
+                    print(Self.comparison(clean: clean.accuracy(labels: labels), unplanned: unplannedAccuracy,
+                                          planned: Statistics.mean(faulty.runs.map { $0.accuracy(labels: labels) })))
                 }
-                print(line)
             }
         }
+    }
+
+    /// Clean vs faulty vs planned on one screen (--compare with a plan).
+    static func comparison(clean: Double, unplanned: Double, planned: Double) -> String {
+        let lost = (clean - unplanned) * 100, won = (planned - unplanned) * 100
+        var text = String(format: "  clean                %6.2f%%\n", clean * 100)
+        text += String(format: "  faulty, no plan      %6.2f%%  (%.2f points lost)\n", unplanned * 100, lost)
+        text += String(format: "  faulty, with plan    %6.2f%%  (%+.2f points", planned * 100, won)
+        text += lost >= 0.5 ? String(format: ", %.0f%% of the loss won back)", won / lost * 100) : ")"
+        return text
     }
 }

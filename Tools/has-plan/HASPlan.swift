@@ -6,7 +6,7 @@ struct HASPlan: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "has-plan",
         abstract: "Plan row permutations for a faulty device, or analyse layer sensitivity.",
-        subcommands: [PlanCommand.self, CompareCommand.self, SensitivityCommand.self],
+        subcommands: [PlanCommand.self, CompareCommand.self, SensitivityCommand.self, RangesCommand.self],
         defaultSubcommand: PlanCommand.self
     )
 }

@@ -32,7 +32,7 @@ struct SensitivityCommand: ParsableCommand {
     @Option(help: "Layers made faulty, comma-separated; join with + to make a group faulty together (c0,c1,c0+c1). Default: each weighted layer.")
     var layers: String?
 
-    @Option(help: "Error kinds, comma-separated (default: every kind: flip0,flip1,bitflip,tf32,bf16,zero).")
+    @Option(help: "Error kinds, comma-separated.")
     var kinds: String = ErrorKind.allCases.map(\.rawValue).joined(separator: ",")
 
     @Option(name: .customLong("fr-max"),

@@ -167,7 +167,8 @@ struct HASTrain: ParsableCommand {
             augmentation: augmentation?.description ?? "none", trainingImages: result.trainingCount,
             validationImages: result.validationCount, validationAccuracy: result.validationAccuracy,
             bestEpoch: result.bestEpoch, testImages: testSet?.source.count,
-            commandLine: CommandLine.arguments.map(shellQuoted).joined(separator: " "))
+            // The tool by name, not by the path it ran from (no machine's paths in a shipped bundle).
+            commandLine: (["has-train"] + CommandLine.arguments.dropFirst()).map(shellQuoted).joined(separator: " "))
         try result.network.bundle(provenance: provenance).write(to: out)
 
         var summary = "\(model): kept epoch \(result.bestEpoch) of \(result.epochsRun)"
