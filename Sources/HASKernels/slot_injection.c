@@ -6,6 +6,7 @@
 // columns than as scattered dot products. Swift cannot compile one function
 // for AVX-512 and pick it at run time.
 #include "HASSlotInjection.h"
+#include "HASSplitMix.h"
 #include "HASKernelISA.h"
 #include <math.h>
 #include <string.h>
@@ -13,13 +14,8 @@
 #include <immintrin.h>
 #endif
 
-#define GOLDEN_GAMMA 0x9E3779B97F4A7C15ULL
-
-static inline uint64_t splitmix_mix(uint64_t z) {
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ULL;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBULL;
-    return z ^ (z >> 31);
-}
+#define GOLDEN_GAMMA HAS_SPLITMIX_GAMMA
+#define splitmix_mix has_splitmix_mix
 
 // The walk over a tile's slots reads the stream's outputs, generated ahead:
 // outputs[i] is output i + 1 after the tile's starting state (SplitMix64's n-th
@@ -341,6 +337,10 @@ int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const
 #endif
     apply_generic(scratch.failed, scratch.draws, scratch.products, c, columns, how, exponent_bits);
     return count;
+}
+
+int64_t has_decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t slots, has_slot_scratch scratch) {
+    return decide_slots(stream, threshold, slots, scratch);
 }
 
 int has_slot_injection_is_fast(void) {

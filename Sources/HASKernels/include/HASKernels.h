@@ -5,6 +5,7 @@
 #include "HASPartialProduct.h"
 #include "HASSlotInjection.h"
 #include "HASKernelISA.h"
+#include "HASSplitMix.h"
 
 #ifdef __cplusplus
 extern "C" {

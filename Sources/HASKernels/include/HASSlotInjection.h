@@ -68,6 +68,15 @@ int64_t has_inject_dense_slots(has_slot_stream *stream, uint64_t threshold, int6
                                const int32_t *permutation, const float *products, float *c, int64_t c_row_stride,
                                int32_t kind, int32_t exponent_bits, has_slot_scratch scratch);
 
+/// The slot-by-slot walk alone, for the Swift samplers (the one implementation
+/// of the walk): decides the next `slots` slots of `stream` as
+/// has_inject_tile_slots does. scratch.failed[n] = -1 where slot n fails (else
+/// 0) and scratch.draws[n] its draw; scratch.products is not used. The stream
+/// carries on as after those slots (a word's unused high half included), so
+/// deciding a PE's slots tile by tile or all at once is the same.
+/// Returns the number of faults.
+int64_t has_decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t slots, has_slot_scratch scratch);
+
 /// Whether has_inject_tile_slots runs on hardware FMA (x86-64 without FMA: fmaf
 /// from libm for every column of a tile, slower than one dot product per fault).
 int has_slot_injection_is_fast(void);

@@ -19,17 +19,10 @@ extension FaultInjector {
         let kindCode = profile.kind.kernelCode, bits = Int32(profile.exponentBits.count)
         let kind = profile.kind, exponentBits = profile.exponentBits
         // Slot path scratch: one tile's products, failure flags and draws.
-        let products = UnsafeMutablePointer<Float>.allocate(capacity: columns)
-        let failed = UnsafeMutablePointer<Int32>.allocate(capacity: columns)
-        let draws = UnsafeMutablePointer<UInt64>.allocate(capacity: columns)
-        let ahead = Int(has_slot_outputs(Int64(columns)))
-        let outputs = UnsafeMutablePointer<UInt64>.allocate(capacity: ahead)
-        let walkBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * ahead)
+        let slotScratch = SlotScratch(capacity: columns)
+        let scratch = slotScratch.raw
         // Geometric path: faults gathered for has_partial_products.
         let batch = PartialProductBatch<(image: Int, target: Int, draw: UInt64)>(bRowStride: bRow)
-        defer { products.deallocate(); failed.deallocate(); draws.deallocate(); outputs.deallocate(); walkBytes.deallocate() }
-        let scratch = has_slot_scratch(products: products, failed: failed, draws: draws, outputs: outputs,
-                                       failures: walkBytes, two_pairs: walkBytes + ahead)
         // Applies a gathered geometric fault (in order, before any later correction).
         let apply = { (f: (image: Int, target: Int, draw: UInt64), p: Float) in
             let corrupted = kind.corrupt(p, draw: f.draw, exponentBits: exponentBits)
@@ -96,22 +89,12 @@ extension FaultInjector {
         let kindCode = profile.kind.kernelCode, bits = Int32(profile.exponentBits.count)
         let kind = profile.kind, exponentBits = profile.exponentBits
         // One slot per tile (one column); block 0 runs the most tiles.
-        let capacity = max(1, map.tiles(onBlock: 0))
-        let ahead = Int(has_slot_outputs(Int64(capacity)))
-        let failed = UnsafeMutablePointer<Int32>.allocate(capacity: capacity)
-        let draws = UnsafeMutablePointer<UInt64>.allocate(capacity: capacity)
-        let outputs = UnsafeMutablePointer<UInt64>.allocate(capacity: ahead)
-        let walkBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * ahead)
-        defer { failed.deallocate(); draws.deallocate(); outputs.deallocate(); walkBytes.deallocate() }
-        let scratch = has_slot_scratch(products: nil, failed: failed, draws: draws, outputs: outputs,
-                                       failures: walkBytes, two_pairs: walkBytes + ahead)
+        let slotScratch = SlotScratch(capacity: map.tiles(onBlock: 0))
+        let scratch = slotScratch.raw
         for i in images {
             let image = datasetIndex(event, i), c = event.output(i)
             let own = products + (i - images.lowerBound) * kTiles * m
             for t in 0..<threads {
-                // Thread t's tiles in row blocks l with l·T + t < M: a prefix of each of its PEs' tiles.
-                let rowBlocks = map.rows > t ? (map.rows - t + threads - 1) / threads : 0
-                let activeTiles = rowBlocks * kTiles
                 for s in 0..<blocks {
                     let slots = map.slots(onBlock: s)
                     if slots == 0 { continue }
@@ -121,7 +104,7 @@ extension FaultInjector {
                     switch mode {
                     case .never: break
                     case .always, .bernoulli:
-                        let active = activeTiles > s ? (activeTiles - 1 - s) / blocks + 1 : 0
+                        let active = map.activeTiles(block: s, thread: t)
                         var stream = has_slot_stream(state: rng.state, word: 0, bits_left: 0)
                         _ = has_inject_dense_slots(&stream, mode.slotThreshold, Int64(active), Int64(s), Int64(t),
                                                    Int64(blocks), Int64(threads), Int64(kTiles), perm?.baseAddress,

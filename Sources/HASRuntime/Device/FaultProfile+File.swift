@@ -18,7 +18,7 @@ extension FaultProfile {
 
     /// The text the fingerprint hashes (documented in docs/fault-profile.md).
     public var canonicalText: String {
-        var lines = [
+        let lines = [
             "\(Self.formatName)/\(Self.formatVersion)",
             "geometry \(geometry.blocks) \(geometry.threads)",
             "tiling dense=\(tiling.denseTileK ?? Tiling.defaultDenseTileK) conv=\(tiling.convTileK.map(String.init) ?? "kh*kw")",

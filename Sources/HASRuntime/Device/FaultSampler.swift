@@ -147,6 +147,7 @@ public struct FaultSampler: Sendable {
                              _ handler: (Int, FaultEvent) -> Void) {
         precondition(map.blocks == blocks && map.threads == threads, "tile map and profile geometries differ")
         if map.columns == 0 { return }
+        var slotScratch: SlotScratch?
         // Thread-major: one thread's positions (rows t, t+T, …) stay together, which keeps
         // per-tile lookups in cache; an element still sees its faults in block order.
         for t in 0..<threads {
@@ -170,27 +171,14 @@ public struct FaultSampler: Sendable {
                 switch mode {
                 case .never: break
                 case .always, .bernoulli:
-                    // Slot by slot, tile by tile (idle tiles skipped): 32 random bits decide a slot.
-                    let threshold = mode.slotThreshold
-                    var bitsLeft = 0, word: UInt64 = 0
-                    var l = s / map.kTiles, m = s - (s / map.kTiles) * map.kTiles
-                    for tile in 0..<(slots / map.columns) {
-                        if tile > 0 {
-                            m += blocks
-                            while m >= map.kTiles { m -= map.kTiles; l += 1 }
-                        }
-                        let r = l * threads + t
-                        if r >= map.rows { continue }
-                        for n in 0..<map.columns {
-                            if bitsLeft == 0 { word = rng.next(); bitsLeft = 2 }
-                            let u = word & 0xFFFF_FFFF
-                            word >>= 32
-                            bitsLeft -= 1
-                            if u < threshold {
-                                body(FaultEvent(position: r, kTile: m, column: n, block: s, thread: t,
-                                                slot: tile * map.columns + n, draw: rng.next()))
-                            }
-                        }
+                    // Slot by slot over the PE's active tiles (idle ones, at the end, draw nothing):
+                    // 32 random bits decide a slot (the C walk, SlotScratch).
+                    let active = map.activeTiles(block: s, thread: t) * map.columns
+                    if slotScratch == nil { slotScratch = SlotScratch(capacity: map.slots(onBlock: 0)) }
+                    let scratch = slotScratch!
+                    if scratch.decide(state: rng.state, threshold: mode.slotThreshold, slots: active) > 0 {
+                        let failed = scratch.failed, draws = scratch.draws
+                        for j in 0..<active where failed[j] != 0 { emit(j, draws[j]) }
                     }
                 case .geometric(let inverseLog):
                     FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: slots) { j, draw in emit(j, draw) }

@@ -69,6 +69,14 @@ public struct TileMap: Equatable, Sendable {
     @inline(__always)
     public func slots(onBlock s: Int) -> Int { tiles(onBlock: s) * columns }
 
+    /// Tiles of PE (s, t) that compute a row (position l·T + t < rows): a prefix
+    /// of its tiles, since l grows with the tile's index on the block.
+    public func activeTiles(block s: Int, thread t: Int) -> Int {
+        let activeRowBlocks = rows > t ? (rows - t + threads - 1) / threads : 0
+        let active = activeRowBlocks * kTiles
+        return active > s ? min(tiles(onBlock: s), (active - 1 - s) / blocks + 1) : 0
+    }
+
     /// What slot j of PE (s, t) computes; `position` ≥ `rows` means the PE is idle then.
     @inline(__always)
     public func work(slot j: Int, block s: Int, thread t: Int) -> (position: Int, kTile: Int, column: Int) {

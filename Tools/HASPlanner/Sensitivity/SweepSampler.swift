@@ -2,9 +2,10 @@ import Foundation
 import HASRuntime
 
 /// `FaultSampler.forEachFault(image:)` compiled into the sweep's loops: the
-/// same streams, slots, order and draws (tested event for event), without a
-/// closure call and an event record per fault across the module boundary —
-/// at high rates the sweep spends most of its time here.
+/// same streams, slots, order and draws (tested event for event; the same C
+/// slot walk and geometric skipping), without a closure call and an event
+/// record per fault across the module boundary — at high rates the sweep
+/// spends most of its time here.
 struct SweepSampler {
     typealias Mode = FaultSampler.Mode
 
@@ -12,41 +13,18 @@ struct SweepSampler {
     let threads: Int
     let modes: [Mode]
 
-    /// A fault found slot by slot, before its body runs.
-    struct Candidate {
-        var position: Int32
-        var kTile: Int32
-        var column: Int32
-        var draw: UInt64
-    }
-
-    /// Per-worker buffer of candidates.
+    /// Per-worker scratch of the slot-by-slot walk.
     final class Scratch {
-        private(set) var buffer = UnsafeMutablePointer<Candidate>.allocate(capacity: 1)
-        private var capacity = 1
+        private var walk: SlotScratch?
 
         init() {}
-        deinit { buffer.deallocate() }
 
-        func reserve(_ count: Int) -> UnsafeMutablePointer<Candidate> {
-            if count > capacity {
-                buffer.deallocate()
-                buffer = .allocate(capacity: count)
-                capacity = count
-            }
-            return buffer
+        func walk(capacity: Int) -> SlotScratch {
+            if let walk, walk.capacity >= capacity { return walk }
+            let made = SlotScratch(capacity: capacity)
+            walk = made
+            return made
         }
-    }
-
-    /// SplitMix64's increment and finaliser (`SplitMix64.next`), here so that they inline.
-    static let golden: UInt64 = 0x9E37_79B9_7F4A_7C15
-
-    @inline(__always)
-    static func mix(_ x: UInt64) -> UInt64 {
-        var z = x
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 
     /// The modes `FaultSampler` picks for the same rates.
@@ -74,48 +52,18 @@ struct SweepSampler {
                 switch mode {
                 case .never: break
                 case .always, .bernoulli:
-                    // Slot by slot as FaultSampler does it, but without a branch on the
-                    // (unpredictable) outcome: every slot writes its candidate fault, and
-                    // the count and the stream move on only when it fails.
-                    let threshold = mode.slotThreshold
-                    let candidates = scratch.reserve(slots + 1)
-                    var state = rng.state, count = 0
-                    var bitsLeft = 0, word: UInt64 = 0
-                    var l = s / kTiles, m = s - (s / kTiles) * kTiles
-                    let oneWrap = blocks < kTiles
-                    for tile in 0..<(slots / columns) {
-                        if tile > 0 {
-                            m += blocks
-                            if oneWrap {
-                                let wraps = m >= kTiles
-                                m -= wraps ? kTiles : 0
-                                l += wraps ? 1 : 0
-                            } else {
-                                while m >= kTiles { m -= kTiles; l += 1 }
-                            }
+                    // Slot by slot over the PE's active tiles, as FaultSampler does it (the C walk).
+                    let active = map.activeTiles(block: s, thread: t) * columns
+                    let walk = scratch.walk(capacity: map.slots(onBlock: 0))
+                    if walk.decide(state: rng.state, threshold: mode.slotThreshold, slots: active) > 0 {
+                        let failed = walk.failed, draws = walk.draws
+                        for j in 0..<active where failed[j] != 0 {
+                            // TileMap.work(slot:block:thread:).
+                            let tile = j / columns, n = j - tile * columns
+                            let q = s + tile * blocks
+                            let l = q / kTiles, m = q - l * kTiles
+                            body(l * threads + t, m, n, draws[j])
                         }
-                        let r = l * threads + t
-                        if r >= rows { continue }
-                        for n in 0..<columns {
-                            if bitsLeft == 0 {
-                                state &+= SweepSampler.golden
-                                word = SweepSampler.mix(state)
-                                bitsLeft = 2
-                            }
-                            let u = word & 0xFFFF_FFFF
-                            word >>= 32
-                            bitsLeft -= 1
-                            // The draw is the stream's next value: its state is kept, mixed only for real faults.
-                            candidates[count] = Candidate(position: Int32(truncatingIfNeeded: r), kTile: Int32(truncatingIfNeeded: m),
-                                                          column: Int32(truncatingIfNeeded: n), draw: state &+ SweepSampler.golden)
-                            let fails = u < threshold
-                            count &+= fails ? 1 : 0
-                            state &+= fails ? SweepSampler.golden : 0
-                        }
-                    }
-                    for f in 0..<count {
-                        let c = candidates[f]
-                        body(Int(c.position), Int(c.kTile), Int(c.column), SweepSampler.mix(c.draw))
                     }
                 case .geometric(let inverseLog):
                     FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: slots) { j, draw in
