@@ -70,6 +70,22 @@ final class HardeningTests: XCTestCase {
     }
 
     /// Model names become plan-store directories, layer names CSV fields.
+    /// Foundation's parser takes `[1,]` and `{"a": 1,}`; our files refuse them.
+    func testTrailingCommasAreRefused() throws {
+        XCTAssertNil(StrictJSON.problem(in: Data(#"{"a": [1, 2], "b": "x,]", "c": "\",}"}"#.utf8)))
+        XCTAssertEqual(StrictJSON.problem(in: Data("[1, 2 ,\n ]".utf8)), "trailing comma at byte 6 (not JSON)")
+        XCTAssertNotNil(StrictJSON.problem(in: Data(#"{"a": {"b": 1,}}"#.utf8)))
+        let profile = try FaultProfile(geometry: .init(blocks: 2, threads: 2), kind: .flip1, rates: [[0, 0.001], [0.002, 0.003]],
+                                       origin: .synthetic(frMax: 0.003, seed: 1))
+        let text = profile.json()
+        XCTAssertNoThrow(try FaultProfile.decode(Data(text.utf8), file: "good.json"))
+        for (name, edited) in [("object", text.replacingOccurrences(of: "\"seed\": 1\n", with: "\"seed\": 1,\n")),
+                               ("array", text.replacingOccurrences(of: "]\n  ]", with: "],\n  ]"))] {
+            XCTAssertNotEqual(edited, text, name)
+            XCTAssertTrue(problem { _ = try FaultProfile.decode(Data(edited.utf8), file: name) }.contains("trailing comma"), name)
+        }
+    }
+
     func testNamesAreASafeCharacterSet() {
         XCTAssertEqual(problem { try self.manifest().validate(file: "m.zip") }, "accepted")
         for bad in ["../../escaped", "..", ".hidden", "a/b", "", "c,0\nX", String(repeating: "x", count: 65)] {

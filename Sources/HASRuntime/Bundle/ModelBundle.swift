@@ -122,6 +122,7 @@ extension ModelBundle {
             let joined = keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
             return String(joined.drop(while: { $0 == "." }))
         }
+        if let problem = StrictJSON.problem(in: Data(bytes)) { throw InputError(file: file, "manifest.json: \(problem)") }
         do {
             return try JSONDecoder().decode(Manifest.self, from: Data(bytes))
         } catch DecodingError.dataCorrupted(let context) where context.codingPath.isEmpty {

@@ -50,6 +50,7 @@ extension FaultProfile {
     /// Parses and validates profile JSON; `file` names it in errors.
     public static func decode(_ data: Data, file: String) throws -> FaultProfile {
         func fail(_ problem: String) -> InputError { InputError(file: file, problem) }
+        if let problem = StrictJSON.problem(in: data) { throw fail("not a valid fault profile: \(problem)") }
         let decoder = JSONDecoder()
         // NaN written as a string still reaches validation, which names the entry.
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(

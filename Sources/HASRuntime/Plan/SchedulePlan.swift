@@ -155,6 +155,7 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
     /// - Throws: `InputError(file: path, …)`.
     public static func load(from path: String) throws -> SchedulePlan {
         let bytes = try InputFile(path: path).readAll(maxBytes: maxFileBytes, what: "plan")
+        if let problem = StrictJSON.problem(in: Data(bytes)) { throw InputError(file: path, "not a schedule plan: \(problem)") }
         let plan: SchedulePlan
         do {
             plan = try JSONDecoder.snakeCase.decode(SchedulePlan.self, from: Data(bytes))

@@ -32,6 +32,7 @@ public enum DigestedJSON {
     /// - Throws: `InputError(file:)`: not JSON of that kind, or a digest that does not match.
     public static func decode<Content: Codable>(_ type: Content.Type, from bytes: [UInt8], file: String,
                                                 kind: String) throws -> Content {
+        if let problem = StrictJSON.problem(in: Data(bytes)) { throw InputError(file: file, "not a \(kind): \(problem)") }
         let envelope: Envelope<Content>
         do {
             envelope = try JSONDecoder().decode(Envelope<Content>.self, from: Data(bytes))
