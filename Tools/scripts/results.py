@@ -195,6 +195,54 @@ def pivot(rows, layer_list, kinds, paper_of):
     return lines
 
 
+def headline(out, mnist, fashion):
+    """One table: each figure's key numbers, ours beside the paper's."""
+    rows = []
+
+    def points(rows_, layers, kind, fr):
+        r = rows_.get((layers, kind, fr)) if rows_ else None
+        return f"{float(r['degradation_points']):.1f}" if r else "—"
+
+    if mnist:
+        for layers in ("c0", "h2", "op"):
+            ours = "/".join(points(mnist, layers, "flip1", fr) for fr in (1e-3, 2e-3, 5e-3))
+            rows.append(("4", f"mnist32 {layers}, flip1, points lost at 1e-3/2e-3/5e-3", ours,
+                         "/".join(str(v) for v in PAPER_FIG4[layers])))
+        for kind in ("zero", "tf32", "bf16"):
+            ours = "/".join(points(mnist, "op", kind, fr) for fr in (0.1, 0.2, 0.5))
+            rows.append(("5", f"mnist32 op, {kind}, points lost at 0.1/0.2/0.5", ours,
+                         "/".join(str(v) for v in PAPER_FIG5_TRUNC_OP) + " (its tf32 = bf16)"))
+        ours = max((float(r["degradation_points"]) for (l, k, fr), r in mnist.items() if k == "flip0" and fr == 0.5), default=float("nan"))
+        rows.append(("5", "mnist32, flip0 at 0.5, most points lost on any layer", f"{ours:.1f}", "≤ 0.8"))
+    if fashion:
+        for layers in ("c0", "c1", "c0+c1"):
+            rows.append(("6", f"fashion {layers}, bitflip 0.5, points lost", points(fashion, layers, "bitflip", 0.5),
+                         f"{PAPER_FIG6[layers]}"))
+    for fig, groups in (("7", read_plans(out, "fig7")), ("8", read_plans(out, "fig8")), ("9", read_plans(out, "fig9"))):
+        for (model, layers, kind, fr), plans in sorted(groups.items(), key=lambda kv: (kv[0][1], kv[0][2], float(kv[0][3]))):
+            if fig == "8" and not (fr == "0.5"):
+                continue
+            _, _, _, hf, hp, hshare = recovery_row(plans, "held_out")
+            clean, _, _, f, p, share = recovery_row(plans, "fitness")
+            if fig == "7":
+                pf, pp = PAPER_FIG7[(kind, fr)]
+                ours = f"{f:.1f} → {p:.1f} ({share * 100:.0f}%); held out {hf:.1f} → {hp:.1f} ({hshare * 100:.0f}%)"
+                paper = f"{pf} → {pp} ({(pp - pf) / (99.2 - pf) * 100:.0f}%)"
+                rows.append(("7", f"mnist32 c0, {kind} {fr}, faulty → planned (share won back), paper split", ours, paper))
+            else:
+                table = PAPER_FIG8 if fig == "8" else PAPER_FIG9
+                paper = f"+{table[layers]}" if layers in table and (fig == "8" or kind == "bitflip") else ""
+                if fig == "8" and kind != "zero":
+                    paper = paper + " (its tf32/bf16)" if paper else ""
+                rows.append((fig, f"{'mnist32' if fig == '8' else 'fashion'} {layers}, {kind} {fr}, points won back (paper split; held out)",
+                             f"{p - f:+.1f}; {hp - hf:+.1f} (faulty {f:.1f})", paper))
+    if not rows:
+        return []
+    lines = ["## Headline numbers", "", "| fig. | what | ours | paper |", "|---|---|---|---|"]
+    lines += [f"| {a} | {b} | {c} | {d} |" for a, b, c, d in rows]
+    return lines + [""]
+
+
 def main():
     out = sys.argv[1]
     info = read_run(out)
@@ -214,6 +262,7 @@ def main():
     mnist = read_summary(out, "mnist32-cnn")
     calibrated = read_summary(out, "mnist32-cnn-c0x2")
     fashion = read_summary(out, "fashion-cnn")
+    md += headline(out, mnist, fashion)
 
     def lost(rows, layers, kind, fr):
         r = rows.get((layers, kind, fr)) if rows else None

@@ -134,8 +134,9 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
 
     /// `<plans>/<model>/<fingerprint>.json`.
     public static func path(in plansDirectory: String, model: String, fingerprint: String) -> String {
-        URL(fileURLWithPath: plansDirectory).appendingPathComponent(model)
-            .appendingPathComponent("\(fingerprint).json").path
+        // As the user named the directory (relative stays relative: no machine's paths in reports).
+        ((plansDirectory as NSString).appendingPathComponent(model) as NSString)
+            .appendingPathComponent("\(fingerprint).json")
     }
 
     public static let maxFileBytes = 64 << 20
