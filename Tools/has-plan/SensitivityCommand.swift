@@ -134,6 +134,7 @@ struct SensitivityCommand: ParsableCommand {
             guard checkpoint.key == key else {
                 throw InputError(file: checkpointPath, "the checkpoint is for another model, image set or settings; run without --resume to start over")
             }
+            if let problem = checkpoint.problem() { throw InputError(file: checkpointPath, problem) }
             completed = checkpoint.cells.map(\.cell)
             before = checkpoint.elapsedSeconds
         }

@@ -55,6 +55,17 @@ public struct SensitivityAnalysis {
         public var accuracies: [Double]
         public var cleanAccuracy: Double
 
+        public init(layers: [String], kind: ErrorKind, frMax: Double, deviceSeed: UInt64, fingerprint: String,
+                    accuracies: [Double], cleanAccuracy: Double) {
+            self.layers = layers
+            self.kind = kind
+            self.frMax = frMax
+            self.deviceSeed = deviceSeed
+            self.fingerprint = fingerprint
+            self.accuracies = accuracies
+            self.cleanAccuracy = cleanAccuracy
+        }
+
         public var layerName: String { layers.joined(separator: "+") }
         public var meanAccuracy: Double { Statistics.mean(accuracies) }
         /// Clean minus faulty accuracy, in percentage points.

@@ -86,6 +86,37 @@ public struct SensitivityCheckpoint: Codable, Equatable, Sendable {
         try CheckpointFile.read(SensitivityCheckpoint.self, from: path, kind: "sensitivity")
     }
 
+    /// The first cell that this analysis (`key`) could not have written, or nil:
+    /// a group, kind, FR_max or device seed it does not have, a cell twice, a
+    /// trial count other than `key.trials`, an accuracy that is not k / images
+    /// for 0 ≤ k ≤ images, or a negative or non-finite elapsed time.
+    public func problem() -> String? {
+        guard elapsedSeconds.isFinite, elapsedSeconds >= 0 else { return "elapsed time \(elapsedSeconds) is not a duration" }
+        guard key.trials >= 1, key.imageCount >= 1 else { return "\(key.trials) trials on \(key.imageCount) images" }
+        func isFraction(_ a: Double) -> Bool {
+            guard a.isFinite, a >= 0, a <= 1 else { return false }
+            let k = (a * Double(key.imageCount)).rounded()
+            return k / Double(key.imageCount) == a
+        }
+        var seen = Set<String>()
+        for (i, c) in cells.enumerated() {
+            let cell = c.cell
+            let name = "cell \(i) (\(cell.layerName), \(c.kind.rawValue), \(c.frMax), device \(c.deviceSeed))"
+            guard key.layerGroups.contains(c.layers), let k = key.kinds.firstIndex(of: c.kind),
+                  key.frMax[k].contains(c.frMax), key.deviceSeeds.contains(c.deviceSeed) else {
+                return "\(name) is not part of this analysis"
+            }
+            guard seen.insert("\(cell.layerName) \(c.kind.rawValue) \(c.frMax.bitPattern) \(c.deviceSeed)").inserted else {
+                return "\(name) appears twice"
+            }
+            guard cell.accuracies.count == key.trials else { return "\(name) has \(cell.accuracies.count) trials, not \(key.trials)" }
+            guard cell.accuracies.allSatisfy(isFraction), isFraction(cell.cleanAccuracy) else {
+                return "\(name) has an accuracy that is not a share of \(key.imageCount) images"
+            }
+        }
+        return nil
+    }
+
     /// Written to a temporary file and renamed over `path`: never half-written.
     public func write(to path: String) throws {
         try CheckpointFile.write(self, to: path)
