@@ -2,9 +2,11 @@
 # Ships the plans of a reproduce.sh run as the reference plans: every plan in
 # DIR/recovery goes to Plans/<model>/<fingerprint>.json (with its convergence
 # log) and its device to Plans/profiles/. Plans in Plans/ for other weights
-# (models no longer shipped) are removed. Where two plans are for the same
-# device (Fig. 7's hybrid and Fig. 10's GA alone), the one measuring better on
-# its fitness images is kept.
+# (models no longer shipped) are removed. The store holds one plan per
+# (model, device): where several settings share a device (Fig. 8's h2, op and
+# h2+op; Fig. 9's c0, c1 and c0+c1; Fig. 7's hybrid and Fig. 10's GA alone),
+# the plan covering the most layers is shipped, then the one measuring best
+# on its fitness images; the others stay in DIR/recovery.
 #
 #   Tools/scripts/ship-plans.sh [DIR]      (default: results/full)
 set -euo pipefail
@@ -25,9 +27,11 @@ for path in sorted(glob.glob(os.path.join(out, "recovery", "*.json"))):
     plan = json.load(open(path))
     _, model, layers, kind, fr, seed = os.path.basename(path)[:-5].split("_")
     key = (plan["model"]["name"], plan["profile_fingerprint"])
-    fitness = plan["accuracy"]["fitness"]["planned"]["mean"]
-    if key not in shipped or fitness > shipped[key][1]:
-        shipped[key] = (path, fitness, f"{kind}-fr{fr}-seed{seed[4:]}.json", plan["model"]["weights_digest"])
+    # One plan per (model, device): the one covering the most layers (h2+op over h2 or op,
+    # c0+c1 over c0 or c1), then the one measuring best on its fitness images.
+    rank = (len(plan["layers"]), plan["accuracy"]["fitness"]["planned"]["mean"])
+    if key not in shipped or rank > shipped[key][1]:
+        shipped[key] = (path, rank, f"{kind}-fr{fr}-seed{seed[4:]}.json", plan["model"]["weights_digest"])
 current = {name: digest for (name, _), (_, _, _, digest) in shipped.items()}
 # Plans for weights that are no longer shipped go.
 for model in ("mnist32-cnn", "fashion-cnn"):
