@@ -136,7 +136,7 @@ plan() {
     local device
     device=$(profile "$kind" "$fr" "$seed")
     local resume=()
-    compgen -G "$plan.*.checkpoint.json" >/dev/null && resume=(--resume)
+    compgen -G "${plan%.json}.*.checkpoint.json" >/dev/null && resume=(--resume)
     echo "== $name ($strategy)" >&2
     "$bin/has-plan" plan --model "$model" --profile "$device" --layers "$layers" --images "$images" --labels "$labels" \
         --fitness-range $fitness --held-out-range $held_out --evals $evals --held-out-trials $held_trials \

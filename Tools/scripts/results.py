@@ -212,8 +212,9 @@ def headline(out, mnist, fashion):
             ours = "/".join(points(mnist, "op", kind, fr) for fr in (0.1, 0.2, 0.5))
             rows.append(("5", f"mnist32 op, {kind}, points lost at 0.1/0.2/0.5", ours,
                          "/".join(str(v) for v in PAPER_FIG5_TRUNC_OP) + " (its tf32 = bf16)"))
-        ours = max((float(r["degradation_points"]) for (l, k, fr), r in mnist.items() if k == "flip0" and fr == 0.5), default=float("nan"))
-        rows.append(("5", "mnist32, flip0 at 0.5, most points lost on any layer", f"{ours:.1f}", "≤ 0.8"))
+        ours = max((float(r["degradation_points"]) for (l, k, fr), r in mnist.items() if k == "flip0" and fr == 0.5 and "+" not in l),
+                   default=float("nan"))
+        rows.append(("5", "mnist32, flip0 at 0.5, most points lost by a single layer", f"{ours:.1f}", "≤ 0.8"))
     if fashion:
         for layers in ("c0", "c1", "c0+c1"):
             rows.append(("6", f"fashion {layers}, bitflip 0.5, points lost", points(fashion, layers, "bitflip", 0.5),
