@@ -31,7 +31,7 @@ extension FaultProfile {
         for row in rates {
             for (i, rate) in row.enumerated() {
                 if i > 0 { text.append(UInt8(ascii: " ")) }
-                CanonicalRate.append(rate == 0 ? 0.0 : rate, to: &text)
+                CanonicalRate.append(rate, to: &text)
             }
             text.append(UInt8(ascii: "\n"))
         }

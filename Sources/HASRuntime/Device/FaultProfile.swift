@@ -135,7 +135,7 @@ public struct FaultProfile: Equatable, Sendable {
     }
 
     static func canonicalRateText(_ p: Double) -> String {
-        CanonicalRate.text(p == 0 ? 0.0 : p)
+        CanonicalRate.text(p)  // −0 is written as 0, like +0
     }
 
     /// Limits that keep every index of the simulator inside Int32 and memory sane.

@@ -79,8 +79,11 @@ public struct PartialProductRanges: Sendable {
             let tileK = tiling.tileK(for: s, isConvolution: device.isConvolution)
             let w = event.weights
             var local = Histogram()
+            // The weights are the same for every batch: scan them for the layer's first one only.
             var wmax: Float = 0
-            for i in 0..<(s.m * s.k) { wmax = max(wmax, abs(w[i])) }
+            if totals.lock.withLock({ totals.weightMax[event.layerName] == nil }) {
+                for i in 0..<(s.m * s.k) { wmax = max(wmax, abs(w[i])) }
+            }
             for image in 0..<event.batchSize {
                 let b = event.input(image)
                 for r in 0..<s.m {
