@@ -80,6 +80,16 @@ let package = Package(
             dependencies: ["HASCommandLine", "HASDiagnosis", "HASRuntime", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             path: "Tools/has-bench"
         ),
+        // Fuzz targets for every parser (Tools/scripts/fuzz.sh builds them with libFuzzer
+        // and AddressSanitizer; a normal build replays inputs). The driver shim is C
+        // because libFuzzer's entry point is a C function.
+        .target(name: "CFuzzDriver", path: "Tools/CFuzzDriver"),
+        .executableTarget(
+            name: "has-fuzz",
+            dependencies: ["CFuzzDriver", "HASCommandLine", "HASDiagnosis", "HASPlanner", "HASRuntime",
+                           .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            path: "Tools/has-fuzz"
+        ),
         // CZlib: BundleTests deflate zip-bomb fixtures in a streaming way; has-run: the
         // zip-bomb memory check runs it as a memory-capped child. Fixtures are found through #filePath.
         .testTarget(
@@ -97,7 +107,7 @@ let package = Package(
         .testTarget(name: "DiagnosisTests", dependencies: ["HASDiagnosis", "HASRuntime"], path: "Tests/DiagnosisTests"),
         .testTarget(
             name: "CLITests",
-            dependencies: ["HASRuntime", "HASDiagnosis", "has-run", "has-plan", "has-diagnose", "has-train", "has-bench"],
+            dependencies: ["HASRuntime", "HASDiagnosis", "has-run", "has-plan", "has-diagnose", "has-train", "has-bench", "has-fuzz"],
             path: "Tests/CLITests"
         ),
     ],

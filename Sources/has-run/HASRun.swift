@@ -87,6 +87,8 @@ struct HASRun: ParsableCommand {
     }
 
     func run() throws {
+        // Before any work: an output that cannot be written fails now, not after the run.
+        if let output { try checkWritable(output) }
         let loaded = try model.load()
         let (bundle, network) = (loaded.bundle, loaded.network)
         let set: ImageSet

@@ -137,6 +137,35 @@ final class FaultProfileTests: XCTestCase {
         XCTAssertThrowsError(try FaultProfile.synthetic(kind: .flip1, frMax: 2, seed: 1))
         XCTAssertThrowsError(try FaultProfile.synthetic(kind: .flip1, frMax: 0.1, seed: 1, blocks: 0))
     }
+
+    /// The matrices are read by JSONNumberMatrix, the rest by JSONDecoder: strict
+    /// RFC 8259 numbers, the same profile as a whole-file decode (forced here by a
+    /// key written with an escape, which the fast path leaves to JSONDecoder), and
+    /// the geometry checked before any matrix is read.
+    func testMatricesAreReadStrictlyAndAsJSONDecoderReadsThem() throws {
+        func profile(_ rates: String, key: String = "rates", geometry: String = #"{"blocks": 2, "threads": 2}"#,
+                     origin: String = #"{"type": "synthetic", "fr_max": 1, "seed": 2}"#) -> String {
+            #"{"version": 1, "geometry": \#(geometry), "kind": "flip1", "origin": \#(origin), "\#(key)": \#(rates)}"#
+        }
+        for rates in ["[[0.1, 0.2], [0, 1]]", " [ [0.1,2e-1] ,\n[ -0 , 1E0 ] ] ", "[[1.5e-1, 0.125], [0.0, 1.0e+0]]"] {
+            let fast = try FaultProfile.decode(Data(profile(rates).utf8), file: "fast")
+            let whole = try FaultProfile.decode(Data(profile(rates, key: #"r\u0061tes"#).utf8), file: "whole")
+            XCTAssertEqual(fast, whole, rates)
+            XCTAssertEqual(fast.fingerprint, whole.fingerprint)
+        }
+        for bad in ["01", "1.", ".5", "+0.1", "1e", "0x1", "Infinity", "true", "null", "\"0.1\"", "[0.1]"] {
+            assertRejected(profile("[[0.1, \(bad)], [0, 1]]"), "rates[0][1] is not a JSON number")
+        }
+        assertRejected(profile("[[0.1, 0.2, 0.3], [0, 1]]"), "rates[0] has more than 2 entries")
+        assertRejected(profile("[[0.1, 0.2], [0, 1], [0, 1]]"), "rates has more than 2 rows")
+        assertRejected(profile("[[0.1, 0.2], [0, 1]] 7"), "not a valid fault profile")
+        // A geometry too large is refused before the (here unreadable) rates are looked at.
+        assertRejected(profile(#"[[0.1, "oops"]]"#, geometry: #"{"blocks": 65536, "threads": 65536}"#), "larger than this simulator supports")
+        let diagnosed = #"{"type": "diagnosed", "samples": [[10, 10], [10, 10]], "errors": [[1, 0], [2.5, 0]], "confidence": 0.9, "lower": [[0, 0], [0, 0]], "upper": [[1, 1], [1, 1]]}"#
+        assertRejected(profile("[[0.1, 0.2], [0, 1]]", origin: diagnosed), "origin errors[1][0] is 2.5, not a count")
+        XCTAssertNoThrow(try FaultProfile.decode(Data(profile("[[0.1, 0.2], [0, 1]]",
+                                                              origin: diagnosed.replacingOccurrences(of: "2.5", with: "2")).utf8), file: "d"))
+    }
 }
 
 extension Array {

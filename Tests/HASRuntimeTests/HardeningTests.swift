@@ -64,6 +64,24 @@ final class HardeningTests: XCTestCase {
         }.contains("empty"))
     }
 
+    /// A key with a vertical tab in a .npy header (found by the npy fuzz target) was quoted
+    /// into the error raw; every control or line-break character now becomes an escape.
+    func testErrorsQuotingAFileStayOneLine() throws {
+        for control in ["\u{0B}", "\n", "\r", "\u{2028}", "\u{1B}[31m", "\u{85}"] {
+            var header = "{'d\(control)escr': '|u1', 'fortran_order': False, 'shape': (2, 4, 4), }"
+            while (10 + header.utf8.count + 1) % 64 != 0 { header += " " }
+            header += "\n"
+            let bytes: [UInt8] = [0x93] + Array("NUMPY".utf8) + [1, 0, UInt8(header.utf8.count & 0xFF), UInt8(header.utf8.count >> 8)]
+                + Array(header.utf8) + [UInt8](repeating: 0, count: 32)
+            let message = problem { _ = try NPYArray.decode(bytes, file: "a\(control)b.npy") }
+            XCTAssertTrue(message.contains("unknown key"), message)
+            XCTAssertFalse(message.unicodeScalars.contains { $0.properties.generalCategory == .control }, message)
+            XCTAssertFalse(InputError(file: "a\(control)b.npy", message).description.contains(where: \.isNewline))
+        }
+        XCTAssertEqual(InputError(file: "f", "key 'a\u{0B}b'").problem, "key 'a\\u{b}b'")
+        XCTAssertEqual(InputError(file: "plain é ü", "unchanged").description, "plain é ü: unchanged")
+    }
+
     func manifest(name: String = "m", input: [Int] = [1, 4, 4], layerName: String = "h0") -> Manifest {
         Manifest(name: name, input: InputSpec(shape: input, preprocessing: Preprocessing()), classes: ["a", "b"],
                  layers: [LayerSpec(type: "flatten"), LayerSpec(type: "dense", name: layerName, weight: "w", bias: "b")])

@@ -138,11 +138,7 @@ struct SensitivityCommand: ParsableCommand {
             completed = checkpoint.cells.map(\.cell)
             before = checkpoint.elapsedSeconds
         }
-        do {
-            try FileManager.default.createDirectory(atPath: out, withIntermediateDirectories: true)
-        } catch {
-            throw InputError(file: out, "cannot create the output directory: \(error.localizedDescription)")
-        }
+        try makeDirectory(out)
         let start = DispatchTime.now().uptimeNanoseconds
         func elapsed() -> Double { before + Double(DispatchTime.now().uptimeNanoseconds - start) / 1e9 }
         let progress = ProgressBar(total: configuration.evaluations, label: "sensitivity")

@@ -4,7 +4,9 @@
 # paper's experiments end to end in quick mode (Tools/scripts/reproduce.sh
 # --quick, ~6 minutes on 2 cores) checked by Tools/scripts/check-results.py.
 # Then the parser and hardening tests once more under AddressSanitizer
-# (.build-asan). HAS_SKIP_REPRODUCE=1 / HAS_SKIP_ASAN=1 skip those steps.
+# (.build-asan), and every parser's fuzz target for 30 s (Tools/scripts/fuzz.sh,
+# libFuzzer + ASan, .build-fuzz). HAS_SKIP_REPRODUCE=1 / HAS_SKIP_ASAN=1 /
+# HAS_SKIP_FUZZ=1 skip those steps.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 bash Tools/scripts/install-deps.sh
@@ -25,4 +27,7 @@ if [ "${HAS_SKIP_ASAN:-0}" != 1 ] && [ $# -eq 0 ]; then
     ASAN_OPTIONS=detect_leaks=0 swift test "${asan[@]}" --disable-swift-testing --skip-build \
         --filter "HardeningTests|BundleTests|DataTests|PNG|NPY|IDX|FaultProfileTests|SchedulePlanTests|CanonicalRate|CSV|Checkpoint" \
         --skip "testMemoryCapStopsAnAllocationOverIt|testRealZipBomb"
+fi
+if [ "${HAS_SKIP_FUZZ:-0}" != 1 ] && [ $# -eq 0 ]; then
+    bash Tools/scripts/fuzz.sh --seconds "${HAS_FUZZ_SECONDS:-30}"
 fi

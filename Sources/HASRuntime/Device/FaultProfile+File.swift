@@ -11,13 +11,13 @@ extension FaultProfile {
     /// SHA-256 (lowercase hex) of the canonical serialisation of everything that
     /// changes behaviour: geometry, tiling, kind, exponent-bit choice, rates in
     /// `%.9e` form. Independent of JSON whitespace, key order and the origin.
-    public var fingerprint: String {
-        let digest = SHA256.hash(data: Data(canonicalText.utf8))
-        return digest.map { String(format: "%02x", $0) }.joined()
-    }
+    /// (`fingerprint` holds it, refreshed whenever one of those changes.)
+    var computedFingerprint: String { sha256Hex(canonicalBytes) }
 
     /// The text the fingerprint hashes (documented in docs/fault-profile.md).
-    public var canonicalText: String {
+    public var canonicalText: String { String(decoding: canonicalBytes, as: UTF8.self) }
+
+    private var canonicalBytes: [UInt8] {
         let lines = [
             "\(Self.formatName)/\(Self.formatVersion)",
             "geometry \(geometry.blocks) \(geometry.threads)",
@@ -35,7 +35,7 @@ extension FaultProfile {
             }
             text.append(UInt8(ascii: "\n"))
         }
-        return String(decoding: text, as: UTF8.self)
+        return text
     }
 
     /// Reads and validates a profile file.
@@ -51,13 +51,26 @@ extension FaultProfile {
     public static func decode(_ data: Data, file: String) throws -> FaultProfile {
         func fail(_ problem: String) -> InputError { InputError(file: file, problem) }
         if let problem = StrictJSON.problem(in: data) { throw fail("not a valid fault profile: \(problem)") }
+        let bytes = [UInt8](data)
+        return try bytes.withUnsafeBufferPointer { try decode(bytes: $0, file: file) }
+    }
+
+    /// The profile's large matrices, read by `JSONNumberMatrix` (the rest by `JSONDecoder`).
+    private static let matrixPaths: [[String]: String] = [
+        ["rates"]: "rates", ["origin", "samples"]: "origin samples", ["origin", "errors"]: "origin errors",
+        ["origin", "lower"]: "origin lower", ["origin", "upper"]: "origin upper",
+    ]
+
+    private static func decode(bytes: UnsafeBufferPointer<UInt8>, file: String) throws -> FaultProfile {
+        func fail(_ problem: String) -> InputError { InputError(file: file, problem) }
+        let spans = JSONNumberMatrix.spans(of: Array(matrixPaths.keys), in: bytes) ?? [:]
         let decoder = JSONDecoder()
         // NaN written as a string still reaches validation, which names the entry.
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(
             positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
-        let raw: RawProfile
+        var raw: RawProfile
         do {
-            raw = try decoder.decode(RawProfile.self, from: data)
+            raw = try decoder.decode(RawProfile.self, from: Data(JSONNumberMatrix.replacing(Array(spans.values), in: bytes)))
         } catch let error as DecodingError {
             throw fail("not a valid fault profile: \(error.briefDescription)")
         } catch {
@@ -80,6 +93,31 @@ extension FaultProfile {
             bits = parsed
         } else {
             bits = .low7
+        }
+        // Before any matrix is read: a huge geometry would make them huge.
+        if let problem = geometryProblem(blocks: raw.geometry.blocks, threads: raw.geometry.threads) { throw fail(problem) }
+        for (path, range) in spans {
+            let name = matrixPaths[path]!
+            let matrix: [[Double]]
+            switch JSONNumberMatrix.parse(bytes, range: range, rows: raw.geometry.blocks, columns: raw.geometry.threads, name: name) {
+            case .success(let m): matrix = m
+            case .failure(let problem): throw fail("not a valid fault profile: \(problem.text)")
+            }
+            func counts() throws -> [[Int]] {
+                try matrix.enumerated().map { s, row in
+                    try row.enumerated().map { t, x in
+                        guard x.rounded() == x, abs(x) < 0x1p53 else { throw fail("\(name)[\(s)][\(t)] is \(x), not a count") }
+                        return Int(x)
+                    }
+                }
+            }
+            switch path.last! {
+            case "rates": raw.rates = matrix
+            case "samples": raw.origin.samples = try counts()
+            case "errors": raw.origin.errors = try counts()
+            case "lower": raw.origin.lower = matrix
+            default: raw.origin.upper = matrix
+            }
         }
         let origin: Origin
         switch raw.origin.type {

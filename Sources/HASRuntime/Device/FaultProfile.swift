@@ -91,13 +91,17 @@ public struct FaultProfile: Equatable, Sendable {
         }
     }
 
-    public var geometry: Geometry
-    public var tiling: Tiling
-    public var kind: ErrorKind
-    public var exponentBits: ExponentBits
+    // The fingerprint is kept up to date with what it covers: computing it
+    // hashes every rate (~0.1 s for a 2^20-PE device), and it is asked often.
+    public var geometry: Geometry { didSet { fingerprint = computedFingerprint } }
+    public var tiling: Tiling { didSet { fingerprint = computedFingerprint } }
+    public var kind: ErrorKind { didSet { fingerprint = computedFingerprint } }
+    public var exponentBits: ExponentBits { didSet { fingerprint = computedFingerprint } }
     /// rates[s][t] ∈ [0, 1]: fault (= error) probability of one partial product on PE (s, t).
     public private(set) var rates: [[Double]]
     public var origin: Origin
+    /// SHA-256 (lowercase hex) of `canonicalText` (docs/fault-profile.md): what keys plans.
+    public private(set) var fingerprint = ""
 
     /// Builds a profile; rates are rounded to the canonical decimal form.
     /// - Throws: `InputError(file: "fault profile")` if anything is out of range
@@ -111,6 +115,7 @@ public struct FaultProfile: Equatable, Sendable {
         self.rates = rates.map { $0.map(FaultProfile.canonicalRate) }
         self.origin = origin
         if let problem = validationProblem() { throw InputError(file: "fault profile", problem) }
+        fingerprint = computedFingerprint
     }
 
     /// Expected failing partial products per image of a layer laid out by `map`.
@@ -144,10 +149,7 @@ public struct FaultProfile: Equatable, Sendable {
     /// The first thing wrong with this profile, or nil.
     func validationProblem() -> String? {
         let b = geometry.blocks, t = geometry.threads
-        guard b > 0, t > 0 else { return "geometry must have at least 1 block and 1 thread, got \(b)×\(t)" }
-        guard b <= Self.maxBlocks, t <= Self.maxThreads, b * t <= Self.maxProcessingElements else {
-            return "geometry \(b)×\(t) is larger than this simulator supports (\(Self.maxProcessingElements) PEs)"
-        }
+        if let problem = Self.geometryProblem(blocks: b, threads: t) { return problem }
         for (name, value) in [("dense_tile_k", tiling.denseTileK), ("conv_tile_k", tiling.convTileK)] {
             if let value, !(1...Self.maxTileK).contains(value) {
                 return "tiling \(name) must be between 1 and \(Self.maxTileK), got \(value)"
@@ -178,6 +180,15 @@ public struct FaultProfile: Equatable, Sendable {
             for pair in d.unresolved ?? [] where !(0..<b ~= pair[0] && 0..<t ~= pair[1]) {
                 return "origin unresolved lists PE \(pair) outside the geometry"
             }
+        }
+        return nil
+    }
+
+    /// Why a geometry cannot be simulated, or nil.
+    static func geometryProblem(blocks b: Int, threads t: Int) -> String? {
+        guard b > 0, t > 0 else { return "geometry must have at least 1 block and 1 thread, got \(b)×\(t)" }
+        guard b <= Self.maxBlocks, t <= Self.maxThreads, b * t <= Self.maxProcessingElements else {
+            return "geometry \(b)×\(t) is larger than this simulator supports (\(Self.maxProcessingElements) PEs)"
         }
         return nil
     }

@@ -229,11 +229,7 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
     /// Writes the plan atomically, creating the directory if needed.
     public func write(to path: String) throws {
         let directory = URL(fileURLWithPath: path).deletingLastPathComponent().path
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw InputError(file: directory, "cannot create directory: \(error.localizedDescription)")
-        }
+        try makeDirectory(directory)
         try writeFileAtomically(try jsonText(), to: path)
     }
 }

@@ -28,11 +28,7 @@ public struct SensitivityReport {
 
     /// Writes the four files into `directory` (created if needed), each atomically.
     public func write(to directory: String) throws {
-        do {
-            try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
-        } catch {
-            throw InputError(file: directory, "cannot create the output directory: \(error.localizedDescription)")
-        }
+        try makeDirectory(directory)
         func path(_ name: String) -> String { (directory as NSString).appendingPathComponent(name) }
         try writeFileAtomically(detailCSV, to: path("sensitivity.csv"))
         try writeFileAtomically(summaryCSV, to: path("summary.csv"))
