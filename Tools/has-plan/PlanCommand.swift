@@ -79,7 +79,17 @@ struct PlanCommand: ParsableCommand {
             let rate = Double(evaluations) / max(seconds, 1e-9)
             bar.update(generation, status: String(format: "gen %d best %.4f %.1f eval/s", generation, best, rate))
         }
+        // The cost matrices of a large layer take minutes: their progress is shown per layer.
+        var assignBar: ProgressBar?
+        runner.onAssignmentProgress = { layer, done, total in
+            if assignBar?.label != "cost matrix \(layer)" {
+                assignBar?.finish()
+                assignBar = ProgressBar(total: total, label: "cost matrix \(layer)")
+            }
+            assignBar?.update(done, status: "positions")
+        }
         let result = try runner.run(resume: resumeFrom, checkpointFile: checkpointPath)
+        assignBar?.finish()
         bar.finish()
 
         // Accuracies: fitness images (the search's fault seeds) and held-out images (other seeds).

@@ -35,6 +35,8 @@ public final class PlanRunner {
     public var runs: Int { key.runs ?? 1 }
     /// Called after each generation (and once for `assign`); `generation` counts over all runs.
     public var onProgress: (_ generation: Int, _ of: Int, _ best: Double, _ evaluations: Int, _ seconds: Double) -> Void = { _, _, _, _, _ in }
+    /// Progress of the assignment's cost matrices (assign and hybrid): positions measured of a layer's rows.
+    public var onAssignmentProgress: (_ layer: String, _ done: Int, _ of: Int) -> Void = { _, _, _ in }
 
     public init(search: PlanSearch, strategy: Strategy, configuration: GAConfiguration, key: PlanRunKey) {
         self.search = search
@@ -47,7 +49,7 @@ public final class PlanRunner {
     public func run(resume: PlanCheckpoint? = nil, checkpointFile: String = "checkpoint") throws -> Result {
         let startDate = Date()
         if strategy == .assign {
-            let a = try search.assign()
+            let a = try search.assign(progress: onAssignmentProgress)
             let seconds = Date().timeIntervalSince(startDate)
             onProgress(1, 1, a.fitness, a.evaluationEquivalents, seconds)
             return Result(chromosome: a.chromosome, fitness: a.fitness, evaluations: a.evaluationEquivalents,
@@ -140,7 +142,7 @@ public final class PlanRunner {
     /// The hybrid before its GA: the assignment, then swaps in the order its cost matrices rank
     /// them. Returns the plan that seeds the GA, the progress points, and the evaluation equivalents spent.
     private func hybridStart(since startDate: Date) throws -> (Chromosome, [PreludePoint], Int) {
-        let a = try search.assign()
+        let a = try search.assign(progress: onAssignmentProgress)
         var prelude = [PreludePoint(evaluations: a.evaluationEquivalents, best: a.fitness, seconds: Date().timeIntervalSince(startDate))]
         var finishedAt: [Double] = []  // wall time after each climb evaluation
         let fitness = search.fitnessFunction
