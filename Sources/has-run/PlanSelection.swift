@@ -18,7 +18,7 @@ struct PlanSelection {
         guard let path = explicit ?? SchedulePlan.find(in: plansDirectory, model: network.name, fingerprint: fingerprint) else {
             return nil
         }
-        let plan = try SchedulePlan.load(from: path)
+        let plan = try SchedulePlan.load(from: path, maxBytes: SchedulePlan.maxFileBytes(for: network))
         try plan.validate(for: network, weightsDigest: weightsDigest, fingerprint: fingerprint, file: path)
         return PlanSelection(path: path, plan: plan)
     }

@@ -82,6 +82,39 @@ final class HardeningTests: XCTestCase {
         XCTAssertEqual(InputError(file: "plain é ü", "unchanged").description, "plain é ü: unchanged")
     }
 
+    /// Checkpoints: the digest is checked on the content's raw bytes before any decoding
+    /// (a damaged large checkpoint is refused at once), and on the decoded content's
+    /// canonical form only where the raw bytes cannot be found.
+    func testDigestedJSONChecksTheRawContentFirst() throws {
+        struct Content: Codable, Equatable { var name: String; var counts: [[Int]] }
+        let content = Content(name: "a", counts: [[1, 2], [3, 4]])
+        let written = try DigestedJSON.encode(content)
+        XCTAssertEqual(try DigestedJSON.decode(Content.self, from: written, file: "f", kind: "test checkpoint"), content)
+        let text = String(decoding: written, as: UTF8.self)
+        let digest = try XCTUnwrap(text.range(of: #"[0-9a-f]{64}"#, options: .regularExpression).map { String(text[$0]) })
+        func decoded(_ variant: String) -> String {
+            problem { _ = try DigestedJSON.decode(Content.self, from: Array(variant.utf8), file: "f", kind: "test checkpoint") }
+        }
+        // Edited values and re-spaced content are both edits of the file as written.
+        XCTAssertTrue(decoded(text.replacingOccurrences(of: "[3,4]", with: "[3,5]")).contains("digest does not match"))
+        XCTAssertTrue(decoded(text.replacingOccurrences(of: "[3,4]", with: "[3, 4]")).contains("digest does not match"))
+        // A content key the scanner does not take literally: the canonical check decides.
+        let escaped = #"{"c\u006fntent":{"counts":[[1,2],[3,4]],"name":"a"},"digest":"\#(digest)"}"#
+        XCTAssertEqual(decoded(escaped), "accepted")
+        XCTAssertTrue(decoded(escaped.replacingOccurrences(of: "[3,4]", with: "[3,5]")).contains("digest does not match"))
+        XCTAssertTrue(decoded(#"{"content": 1, "digest": 7}"#).contains("not a test checkpoint"))
+    }
+
+    /// A plan larger than any plan of the model could be is refused by its size, before parsing.
+    func testAPlanLargerThanTheModelAllowsIsRefusedUnread() throws {
+        let network = try Network(manifest: manifest(), tensors: ["w": Tensor(zeros: [2, 16]), "b": Tensor(zeros: [2])], file: "m")
+        let limit = SchedulePlan.maxFileBytes(for: network)
+        XCTAssertEqual(limit, (1 << 20) + 64)
+        let big = path("big.json")
+        try Data(repeating: UInt8(ascii: " "), count: limit + 1).write(to: URL(fileURLWithPath: big))
+        XCTAssertTrue(problem { _ = try SchedulePlan.load(from: big, maxBytes: limit) }.contains("larger than \(limit) bytes"))
+    }
+
     func manifest(name: String = "m", input: [Int] = [1, 4, 4], layerName: String = "h0") -> Manifest {
         Manifest(name: name, input: InputSpec(shape: input, preprocessing: Preprocessing()), classes: ["a", "b"],
                  layers: [LayerSpec(type: "flatten"), LayerSpec(type: "dense", name: layerName, weight: "w", bias: "b")])

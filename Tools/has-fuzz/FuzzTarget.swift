@@ -50,7 +50,7 @@ enum FuzzTarget: String, CaseIterable {
             _ = try Classifier(network: fixtures.network, batchSize: 1).classify(set.source)
         case .profile: try Self.profile(path)
         case .plan:
-            let plan = try SchedulePlan.load(from: path)
+            let plan = try SchedulePlan.load(from: path, maxBytes: SchedulePlan.maxFileBytes(for: fixtures.network))
             try plan.validate(for: fixtures.network, weightsDigest: fixtures.bundle.weightsDigest, fingerprint: nil, file: path)
             let injector = try FaultInjector(network: fixtures.network, profile: fixtures.profile, seed: 1, threads: 1)
             _ = try Classifier(network: fixtures.network, batchSize: 1)

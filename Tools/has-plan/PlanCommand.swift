@@ -121,7 +121,8 @@ struct PlanCommand: ParsableCommand {
         let storeLock = try FileLock(path: URL(fileURLWithPath: outPath).deletingLastPathComponent().path,
                                      holder: "another has-plan run")
         defer { storeLock.unlock() }
-        let existing = FileManager.default.fileExists(atPath: outPath) ? try? SchedulePlan.load(from: outPath) : nil
+        let existing = FileManager.default.fileExists(atPath: outPath)
+            ? try? SchedulePlan.load(from: outPath, maxBytes: SchedulePlan.maxFileBytes(for: network)) : nil
         var written = true
         if let existing, !force, existing.layers.map(\.name) != plan.layers.map(\.name) {
             // Accuracies of plans for other layers are not comparable: never replace one silently.

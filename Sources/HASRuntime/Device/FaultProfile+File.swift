@@ -63,14 +63,16 @@ extension FaultProfile {
 
     private static func decode(bytes: UnsafeBufferPointer<UInt8>, file: String) throws -> FaultProfile {
         func fail(_ problem: String) -> InputError { InputError(file: file, problem) }
-        let spans = JSONNumberMatrix.spans(of: Array(matrixPaths.keys), in: bytes) ?? [:]
+        // Only lists are cut out (a null or a number stays for JSONDecoder to judge).
+        let spans = (JSONSpans.spans(of: Array(matrixPaths.keys), in: bytes) ?? [:])
+            .filter { bytes[$0.value.lowerBound] == UInt8(ascii: "[") }
         let decoder = JSONDecoder()
         // NaN written as a string still reaches validation, which names the entry.
         decoder.nonConformingFloatDecodingStrategy = .convertFromString(
             positiveInfinity: "Infinity", negativeInfinity: "-Infinity", nan: "NaN")
         var raw: RawProfile
         do {
-            raw = try decoder.decode(RawProfile.self, from: Data(JSONNumberMatrix.replacing(Array(spans.values), in: bytes)))
+            raw = try decoder.decode(RawProfile.self, from: Data(JSONSpans.replacing(Array(spans.values), in: bytes)))
         } catch let error as DecodingError {
             throw fail("not a valid fault profile: \(error.briefDescription)")
         } catch {

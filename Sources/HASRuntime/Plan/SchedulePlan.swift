@@ -141,6 +141,13 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
 
     public static let maxFileBytes = 64 << 20
 
+    /// The largest plan `network` can have (every weighted layer permuted, as
+    /// pretty JSON: under 32 bytes per row, plus room for the provenance): a
+    /// larger file is refused before it is parsed.
+    public static func maxFileBytes(for network: Network) -> Int {
+        min(maxFileBytes, (1 << 20) + 32 * network.weightedLayers.reduce(0) { $0 + $1.shape.m })
+    }
+
     /// The plan file for (model, fingerprint) under `plansDirectory`, if there is
     /// anything at that path: a broken link, a link loop or a FIFO there is then
     /// refused by `load` with its reason, not taken for "no plan".
@@ -153,9 +160,10 @@ public struct SchedulePlan: Codable, Equatable, Sendable {
     /// Reads and decodes a plan; checks its own consistency (format, names,
     /// each array a permutation of 0..<count). Checks against a model are
     /// `validate(for:)`.
+    /// - Parameter maxBytes: the size limit (`maxFileBytes(for:)` when the model is known).
     /// - Throws: `InputError(file: path, …)`.
-    public static func load(from path: String) throws -> SchedulePlan {
-        let bytes = try InputFile(path: path).readAll(maxBytes: maxFileBytes, what: "plan")
+    public static func load(from path: String, maxBytes: Int = maxFileBytes) throws -> SchedulePlan {
+        let bytes = try InputFile(path: path).readAll(maxBytes: maxBytes, what: "plan")
         if let problem = StrictJSON.problem(in: Data(bytes)) { throw InputError(file: path, "not a schedule plan: \(problem)") }
         let plan: SchedulePlan
         do {
