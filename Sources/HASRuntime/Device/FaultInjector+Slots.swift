@@ -94,30 +94,24 @@ extension FaultInjector {
         for i in images {
             let image = datasetIndex(event, i), c = event.output(i)
             let own = products + (i - images.lowerBound) * kTiles * m
-            for t in 0..<threads {
-                for s in 0..<blocks {
-                    let slots = map.slots(onBlock: s)
-                    if slots == 0 { continue }
-                    let pe = s * threads + t
-                    let mode = sampler.modes[pe]
-                    var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: image, pe: pe)
-                    switch mode {
-                    case .never: break
-                    case .always, .bernoulli:
-                        let active = map.activeTiles(block: s, thread: t)
-                        var stream = has_slot_stream(state: rng.state, word: 0, bits_left: 0)
-                        _ = has_inject_dense_slots(&stream, mode.slotThreshold, Int64(active), Int64(s), Int64(t),
-                                                   Int64(blocks), Int64(threads), Int64(kTiles), perm?.baseAddress,
-                                                   own, c, Int64(cRow), kindCode, bits, scratch)
-                    case .geometric(let inverseLog):
-                        FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: slots) { j, draw in
-                            let w = map.work(slot: j, block: s, thread: t)
-                            if w.position >= map.rows { return }
-                            let row = perm.map { Int($0[w.position]) } ?? w.position
-                            let p = own[row * kTiles + w.kTile]
-                            let corrupted = kind.corrupt(p, draw: draw, exponentBits: exponentBits)
-                            c[row * cRow] += corrupted - p
-                        }
+            sampler.forEachActivePE(map: map) { s, t, pe, mode in
+                var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: image, pe: pe)
+                switch mode {
+                case .never: break
+                case .always, .bernoulli:
+                    let active = map.activeTiles(block: s, thread: t)
+                    var stream = has_slot_stream(state: rng.state, word: 0, bits_left: 0)
+                    _ = has_inject_dense_slots(&stream, mode.slotThreshold, Int64(active), Int64(s), Int64(t),
+                                               Int64(blocks), Int64(threads), Int64(kTiles), perm?.baseAddress,
+                                               own, c, Int64(cRow), kindCode, bits, scratch)
+                case .geometric(let inverseLog):
+                    FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: map.slots(onBlock: s)) { j, draw in
+                        let w = map.work(slot: j, block: s, thread: t)
+                        if w.position >= map.rows { return }
+                        let row = perm.map { Int($0[w.position]) } ?? w.position
+                        let p = own[row * kTiles + w.kTile]
+                        let corrupted = kind.corrupt(p, draw: draw, exponentBits: exponentBits)
+                        c[row * cRow] += corrupted - p
                     }
                 }
             }

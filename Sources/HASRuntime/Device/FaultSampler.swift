@@ -107,7 +107,7 @@ public struct FaultSampler: Sendable {
 
     public let blocks: Int
     public let threads: Int
-    let modes: [Mode]
+    @usableFromInline let modes: [Mode]
 
     /// Rates at or above this are drawn slot by slot.
     public static let bernoulliThreshold = 1.0 / 16
@@ -124,6 +124,24 @@ public struct FaultSampler: Sendable {
         blocks = profile.geometry.blocks
         threads = profile.geometry.threads
         modes = profile.rates.joined().map(FaultSampler.mode(rate:))
+    }
+
+    /// Calls `body(block, thread, pe, mode)` for each PE that can fail in a
+    /// layer laid out by `map`, in the order every fault stream is walked:
+    /// thread-major (thread t of every block, then thread t + 1), PEs with
+    /// no slot or a zero rate skipped. The one place that order is written.
+    @inlinable @inline(__always)
+    public func forEachActivePE(map: TileMap, _ body: (_ block: Int, _ thread: Int, _ pe: Int, _ mode: Mode) -> Void) {
+        precondition(map.blocks == blocks && map.threads == threads, "tile map and profile geometries differ")
+        if map.columns == 0 { return }
+        for t in 0..<threads {
+            for s in 0..<blocks where map.slots(onBlock: s) > 0 {
+                let pe = s * threads + t
+                let mode = modes[pe]
+                if case .never = mode { continue }
+                body(s, t, pe, mode)
+            }
+        }
     }
 
     /// Calls `body` for every failing partial product of image `image` (index in
@@ -145,19 +163,12 @@ public struct FaultSampler: Sendable {
     @inline(__always)
     public func forEachFault(seed: UInt64, layer: UInt64, images: Range<Int>, imageIndex: (Int) -> Int, map: TileMap,
                              _ handler: (Int, FaultEvent) -> Void) {
-        precondition(map.blocks == blocks && map.threads == threads, "tile map and profile geometries differ")
-        if map.columns == 0 { return }
         var slotScratch: SlotScratch?
         // Thread-major: one thread's positions (rows t, t+T, …) stay together, which keeps
         // per-tile lookups in cache; an element still sees its faults in block order.
-        for t in 0..<threads {
-            for s in 0..<blocks {
-                let slots = map.slots(onBlock: s)
-                if slots == 0 { continue }
-                let pe = s * threads + t
-                let mode = modes[pe]
-                if case .never = mode { continue }
-                for batchIndex in images {
+        forEachActivePE(map: map) { s, t, pe, mode in
+            let slots = map.slots(onBlock: s)
+            for batchIndex in images {
                 let image = imageIndex(batchIndex)
                 @inline(__always) func body(_ e: FaultEvent) { handler(batchIndex, e) }
                 var rng = FaultKeys.stream(seed: seed, layer: layer, image: image, pe: pe)
@@ -182,7 +193,6 @@ public struct FaultSampler: Sendable {
                     }
                 case .geometric(let inverseLog):
                     FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: slots) { j, draw in emit(j, draw) }
-                }
                 }
             }
         }

@@ -38,11 +38,11 @@ public struct TileMap: Equatable, Sendable {
     }
 
     /// ⌈M/T⌉.
-    public var rowBlocks: Int { (rows + threads - 1) / threads }
+    @inlinable public var rowBlocks: Int { (rows + threads - 1) / threads }
     /// ⌈K/tileK⌉.
-    public var kTiles: Int { (depth + tileK - 1) / tileK }
+    @inlinable public var kTiles: Int { (depth + tileK - 1) / tileK }
     /// Tiles of the whole GEMM, L·⌈K/tileK⌉.
-    public var tiles: Int { rowBlocks * kTiles }
+    @inlinable public var tiles: Int { rowBlocks * kTiles }
 
     /// The K indices of tile m (the last tile may be shorter).
     @inline(__always)
@@ -59,18 +59,19 @@ public struct TileMap: Equatable, Sendable {
     }
 
     /// How many tiles block s runs (per image).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func tiles(onBlock s: Int) -> Int {
         let q = tiles
         return q > s ? (q - 1 - s) / blocks + 1 : 0
     }
 
     /// Slots of one PE of block s per image: its tiles × N.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func slots(onBlock s: Int) -> Int { tiles(onBlock: s) * columns }
 
     /// Tiles of PE (s, t) that compute a row (position l·T + t < rows): a prefix
     /// of its tiles, since l grows with the tile's index on the block.
+    @inlinable
     public func activeTiles(block s: Int, thread t: Int) -> Int {
         let activeRowBlocks = rows > t ? (rows - t + threads - 1) / threads : 0
         let active = activeRowBlocks * kTiles
@@ -78,7 +79,7 @@ public struct TileMap: Equatable, Sendable {
     }
 
     /// What slot j of PE (s, t) computes; `position` ≥ `rows` means the PE is idle then.
-    @inline(__always)
+    @inlinable @inline(__always)
     public func work(slot j: Int, block s: Int, thread t: Int) -> (position: Int, kTile: Int, column: Int) {
         let tile = j / columns, n = j - tile * columns
         let q = s + tile * blocks
@@ -87,7 +88,7 @@ public struct TileMap: Equatable, Sendable {
     }
 
     /// The slot of PE (s, t) that computes P(r, m, n) (inverse of `work`).
-    @inline(__always)
+    @inlinable @inline(__always)
     public func slot(position r: Int, kTile m: Int, column n: Int) -> (block: Int, thread: Int, slot: Int) {
         let l = r / threads, q = l * kTiles + m, s = q % blocks
         return (s, r % threads, (q / blocks) * columns + n)

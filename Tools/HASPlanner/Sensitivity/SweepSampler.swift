@@ -9,9 +9,8 @@ import HASRuntime
 struct SweepSampler {
     typealias Mode = FaultSampler.Mode
 
-    let blocks: Int
-    let threads: Int
-    let modes: [Mode]
+    /// The modes and the PE order (`forEachActivePE`) are the sampler's own.
+    let sampler: FaultSampler
 
     /// Per-worker scratch of the slot-by-slot walk.
     final class Scratch {
@@ -27,53 +26,33 @@ struct SweepSampler {
         }
     }
 
-    /// The modes `FaultSampler` picks for the same rates.
-    init(profile: FaultProfile) {
-        blocks = profile.geometry.blocks
-        threads = profile.geometry.threads
-        modes = profile.rates.joined().map(FaultSampler.mode(rate:))
-    }
+    init(profile: FaultProfile) { sampler = FaultSampler(profile: profile) }
 
     /// Calls `body(position, kTile, column, draw)` for every failing partial
     /// product of one image, in `FaultSampler`'s order (thread t, block s, slots ascending).
     @inline(__always)
     func forEachFault(seed: UInt64, layer: UInt64, image: Int, map: TileMap, scratch: Scratch,
                       _ body: (Int, Int, Int, UInt64) -> Void) {
-        precondition(map.blocks == blocks && map.threads == threads, "tile map and profile geometries differ")
-        if map.columns == 0 { return }
-        let kTiles = map.kTiles, columns = map.columns, rows = map.rows
-        for t in 0..<threads {
-            for s in 0..<blocks {
-                let slots = map.slots(onBlock: s)
-                if slots == 0 { continue }
-                let pe = s * threads + t
-                let mode = modes[pe]
-                var rng = FaultKeys.stream(seed: seed, layer: layer, image: image, pe: pe)
-                switch mode {
-                case .never: break
-                case .always, .bernoulli:
-                    // Slot by slot over the PE's active tiles, as FaultSampler does it (the C walk).
-                    let active = map.activeTiles(block: s, thread: t) * columns
-                    let walk = scratch.walk(capacity: map.slots(onBlock: 0))
-                    if walk.decide(state: rng.state, threshold: mode.slotThreshold, slots: active) > 0 {
-                        let failed = walk.failed, draws = walk.draws
-                        for j in 0..<active where failed[j] != 0 {
-                            // TileMap.work(slot:block:thread:).
-                            let tile = j / columns, n = j - tile * columns
-                            let q = s + tile * blocks
-                            let l = q / kTiles, m = q - l * kTiles
-                            body(l * threads + t, m, n, draws[j])
-                        }
+        let columns = map.columns, rows = map.rows
+        sampler.forEachActivePE(map: map) { s, t, pe, mode in
+            var rng = FaultKeys.stream(seed: seed, layer: layer, image: image, pe: pe)
+            switch mode {
+            case .never: break
+            case .always, .bernoulli:
+                // Slot by slot over the PE's active tiles, as FaultSampler does it (the C walk).
+                let active = map.activeTiles(block: s, thread: t) * columns
+                let walk = scratch.walk(capacity: map.slots(onBlock: 0))
+                if walk.decide(state: rng.state, threshold: mode.slotThreshold, slots: active) > 0 {
+                    let failed = walk.failed, draws = walk.draws
+                    for j in 0..<active where failed[j] != 0 {
+                        let w = map.work(slot: j, block: s, thread: t)
+                        body(w.position, w.kTile, w.column, draws[j])
                     }
-                case .geometric(let inverseLog):
-                    FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: slots) { j, draw in
-                        // TileMap.work(slot:block:thread:).
-                        let tile = j / columns, n = j - tile * columns
-                        let q = s + tile * blocks
-                        let l = q / kTiles, m = q - l * kTiles
-                        let r = l * threads + t
-                        if r < rows { body(r, m, n, draw) }
-                    }
+                }
+            case .geometric(let inverseLog):
+                FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: map.slots(onBlock: s)) { j, draw in
+                    let w = map.work(slot: j, block: s, thread: t)
+                    if w.position < rows { body(w.position, w.kTile, w.column, draw) }
                 }
             }
         }
