@@ -105,6 +105,7 @@ struct ProblemOptions: ParsableArguments {
                        devices: robust > 0 ? try PosteriorDevices.draw(from: loaded.profile, count: robust, seed: robustSeed,
                                                                        file: profile) : [])
         search.matrixImages = matrixImages
+        if let reason = search.fallbackReason { StandardError.write("has-plan: " + reason) }
         return search
     }
 }

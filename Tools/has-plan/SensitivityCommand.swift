@@ -146,7 +146,7 @@ struct SensitivityCommand: ParsableCommand {
                                      completed: completed, afterUnit: { done in
             try SensitivityCheckpoint(key: key, cells: done, elapsedSeconds: elapsed()).write(to: checkpointPath)
             CheckpointHold.checkpointWritten()
-        }) { done, cell in
+        }, note: { StandardError.write("has-plan: " + $0) }) { done, cell in
             progress.update(done, status: "\(cell.layerName) \(cell.kind.rawValue) \(cell.frMax)")
         }
         progress.finish()

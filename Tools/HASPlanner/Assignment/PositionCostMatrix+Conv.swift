@@ -17,9 +17,9 @@ extension PositionCostMatrix {
     static func measureConvBeforeDense(network: Network, profile: FaultProfile, layer: DeviceLayer, images: Tensor,
                                        labels: [Int], imageIndices: [Int], seeds: [UInt64], threads: Int,
                                        upstream: [String: [Int32]] = [:]) throws -> [[Double]]? {
-        guard case .conv2d(let conv) = network.layers[layer.index],
-              let suffix = IncrementalConvEvaluator.Suffix(network: network, convIndex: layer.index) else { return nil }
-        let g = conv.geometry, pool = suffix.pool, dense = suffix.dense
+        guard case .success(let suffix) = ConvSuffix.incremental(network, convIndex: layer.index),
+              let pool = suffix.pool, let dense = suffix.dense?.layer else { return nil }
+        let conv = suffix.conv, g = conv.geometry
         guard pool.padTop == 0, pool.padLeft == 0 else { return nil }
         let m = conv.outChannels, P = g.positions
         let cells = pool.outHeight * pool.outWidth
@@ -42,7 +42,7 @@ extension PositionCostMatrix {
                 x = network.run(images, layers: 0..<layer.index, options: options)
             }
             let pre = conv.forward(x, options: options).data                                           // [N, M, P]
-            let pooled = network.run(x, layers: layer.index..<suffix.denseIndex, options: options).data
+            let pooled = network.run(x, layers: layer.index..<suffix.next, options: options).data
             let z = dense.forward(Tensor(shape: [n, F], data: pooled), options: options).data
             let scores = suffix.tailScores(z, network: network)
             let reference = (0..<n).map { FaultyEvaluation.labelProbability(rowOf: scores, $0, label: labels[$0]) }

@@ -79,8 +79,10 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         guard let device = try network.deviceLayers(named: [name], option: "--layers").first,
               case .conv2d(let conv) = network.layers[device.index] else { return nil }
         let L = device.index
-        guard let suffix = Suffix(network: network, convIndex: L) else { return nil }
-        let d = suffix.denseIndex, dense = suffix.dense
+        guard case .success(let suffix) = ConvSuffix.incremental(network, convIndex: L),
+              case let (dense, denseReLU, tailStart)? = suffix.dense,
+              let pool = suffix.pool else { return nil }
+        let d = suffix.next
         guard labels.count == images.shape[0] else { throw InputError(file: "labels", "\(labels.count) labels for \(images.shape[0]) images") }
         if let imageIndices, imageIndices.count != labels.count {
             throw InputError(file: "images", "\(imageIndices.count) image indices for \(labels.count) images")
@@ -93,10 +95,10 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         self.seeds = seeds
         self.threads = max(1, threads)
         self.conv = conv
-        self.pool = suffix.pool
+        self.pool = pool
         self.dense = dense
-        denseReLU = suffix.denseReLU
-        tailStart = suffix.tailStart
+        self.denseReLU = denseReLU
+        self.tailStart = tailStart
         let map = device.map(on: profile)
         self.map = map
 
@@ -114,66 +116,12 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
 
         var all: [UInt64: Effects] = [:]
         for seed in Set(seeds) {
-            all[seed] = IncrementalConvEvaluator.effects(seed: seed, conv: conv, pool: suffix.pool, map: map, profile: profile,
+            all[seed] = IncrementalConvEvaluator.effects(seed: seed, conv: conv, pool: pool, map: map, profile: profile,
                                                          layerName: device.name, inputs: x, pooled: pooledTensor.data,
                                                          imageIndices: self.imageIndices, threads: self.threads)
         }
         effects = all
         resetMemo()
-    }
-
-    /// What follows a conv layer for the incremental methods: ReLU, a
-    /// non-overlapping max pool, dropouts and flatten, a dense layer D (and its ReLU).
-    struct Suffix {
-        let pool: ConvGeometry
-        let denseIndex: Int
-        let dense: Dense
-        let denseReLU: Bool
-        /// The first layer after D (and its ReLU).
-        let tailStart: Int
-
-        /// W_D as [F][M_D]: one column per input feature, for sparse updates.
-        func transposedDenseWeights() -> [Float] {
-            let m = dense.outFeatures, f = dense.inFeatures
-            var t = [Float](repeating: 0, count: dense.weight.count)
-            for o in 0..<m { for j in 0..<f { t[j * m + o] = dense.weight[o * f + j] } }
-            return t
-        }
-
-        func tailScores(_ z: [Float], network: Network) -> Tensor {
-            Suffix.tailScores(z, network: network, width: dense.outFeatures, relu: denseReLU, tailStart: tailStart)
-        }
-
-        /// Scores of the layers after D for D's pre-activations [count × `width`] (bias included), single-threaded.
-        static func tailScores(_ z: [Float], network: Network, width: Int, relu: Bool, tailStart: Int) -> Tensor {
-            var t = Tensor(shape: [z.count / width, width], data: z)
-            if relu { Activations.relu(&t) }
-            return network.run(t, layers: tailStart..<network.layers.count, options: ForwardOptions(threads: 1))
-        }
-
-        init?(network: Network, convIndex L: Int) {
-            guard L + 2 < network.layers.count, case .relu = network.layers[L + 1],
-                  case .maxPool(let p) = network.layers[L + 2],
-                  p.geometry.strideH == p.geometry.kernelH, p.geometry.strideW == p.geometry.kernelW else { return nil }
-            var d = L + 3
-            var flattened = false
-            while d < network.layers.count {
-                if case .dropout = network.layers[d] { d += 1; continue }
-                if case .flatten = network.layers[d] { flattened = true; d += 1; continue }
-                break
-            }
-            guard flattened, d < network.layers.count, case .dense(let dense) = network.layers[d] else { return nil }
-            pool = p.geometry
-            denseIndex = d
-            self.dense = dense
-            if d + 1 < network.layers.count, case .relu = network.layers[d + 1] {
-                denseReLU = true
-                tailStart = d + 2
-            } else {
-                denseReLU = false
-                tailStart = d + 1
-            }
-        }
     }
 
     private func resetMemo() {
@@ -289,7 +237,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         return (0..<m).map { row in (0..<m).map { total[row * m + $0] * scale } }
     }
 
-    private func tailScores(_ z: [Float]) -> Tensor { Suffix.tailScores(z, network: network, width: dense.outFeatures,
+    private func tailScores(_ z: [Float]) -> Tensor { ConvSuffix.tailScores(z, network: network, width: dense.outFeatures,
                                                                          relu: denseReLU, tailStart: tailStart) }
 
     // MARK: Per candidate

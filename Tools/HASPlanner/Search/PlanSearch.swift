@@ -61,7 +61,18 @@ public final class PlanSearch {
         self.devices = made.map { ($0.0, $0.1.0) }
         evaluator = made.count == 1 ? made[0].1.0 : DeviceAverageEvaluator(made.map(\.1.0))
         incremental = made.allSatisfy(\.1.1)
+        if let single, single.isConvolution, !incremental,
+           case .failure(let mismatch) = ConvSuffix.incremental(network, convIndex: single.index) {
+            fallbackReason = "\(mismatch.reason): the incremental evaluator needs conv → ReLU → non-overlapping max pool → "
+                + "flatten → dense; planning with full forward passes (same results, slower)"
+        } else {
+            fallbackReason = nil
+        }
     }
+
+    /// Why a single conv layer is planned with full forward passes instead of
+    /// the incremental evaluator (the network's shape after it), or nil.
+    public let fallbackReason: String?
 
     /// Above this many expected faults per image, the incremental evaluator's
     /// precomputation (every row at every faulty position) costs more than it

@@ -115,9 +115,10 @@ public struct SensitivityAnalysis {
     ///   - completed: cells of an earlier, interrupted run (from its checkpoint).
     ///   - afterUnit: called with every cell finished so far after each unit (write the checkpoint there).
     ///   - progress: called after each unit with (cells done, a cell of the unit).
+    ///   - note: called once per group the fast paths do not take, with the reason.
     public func run(images: Tensor, labels: [Int], threads: Int = Parallelism.threads, fast: Bool = true,
                     completed: [Cell] = [], afterUnit: (([Cell]) throws -> Void)? = nil,
-                    progress: ((Int, Cell) -> Void)? = nil) throws -> [Cell] {
+                    note: ((String) -> Void)? = nil, progress: ((Int, Cell) -> Void)? = nil) throws -> [Cell] {
         let c = configuration
         func key(_ layers: [String], _ kind: ErrorKind, _ frMax: Double, _ seed: UInt64) -> String {
             "\(layers.joined(separator: "+"))|\(kind.rawValue)|\(frMax.bitPattern)|\(seed)"
@@ -140,6 +141,9 @@ public struct SensitivityAnalysis {
                     if evaluator == nil {
                         evaluator = try SweepEvaluator(network: network, images: images, labels: labels, faultyLayers: group,
                                                        threads: threads, fast: fast)
+                        if let reason = evaluator!.fallbackReason {
+                            note?("\(group.joined(separator: "+")): \(reason); measured with full forward passes (same results, slower)")
+                        }
                     }
                     let e = evaluator!
                     let device = try FaultProfile.synthetic(kind: kinds[0], frMax: frMax, seed: deviceSeed,

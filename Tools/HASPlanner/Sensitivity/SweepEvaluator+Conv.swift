@@ -42,18 +42,12 @@ struct ConvPath {
     let clean: [Int]
 
     init?(network: Network, faulty: [DeviceLayer], images: Tensor, options: ForwardOptions) {
-        guard let first = faulty.first, let last = faulty.last, case .conv2d(let conv) = network.layers[first.index],
-              first.index + 1 < network.layers.count, case .relu = network.layers[first.index + 1] else { return nil }
+        guard let first = faulty.first, let last = faulty.last,
+              case .success(let suffix) = ConvSuffix.match(network, convIndex: first.index) else { return nil }
         index = first.index
-        self.conv = conv
-        var end = index + 2
-        if end < network.layers.count, case .maxPool(let p) = network.layers[end] {
-            pool = p.geometry
-            end += 1
-        } else {
-            pool = nil
-        }
-        blockEnd = end
+        conv = suffix.conv
+        pool = suffix.pool
+        blockEnd = suffix.blockEnd
         let g = conv.geometry
         if let p = pool, p.kernelH == p.strideH, p.kernelW == p.strideW {
             var feature = [Int32](repeating: -1, count: conv.outChannels * g.positions)

@@ -56,6 +56,10 @@ public final class SweepEvaluator: @unchecked Sendable {
         return true
     }
 
+    /// Why the fast paths do not take this group although they were asked
+    /// for (nil: they do, or `fast` was false), for the tools to report.
+    public private(set) var fallbackReason: String?
+
     /// - Parameters:
     ///   - images: preprocessed inputs [N, C, H, W]; `labels` their classes.
     ///   - imageIndices: data-set index of each image (default 0..<N).
@@ -83,6 +87,13 @@ public final class SweepEvaluator: @unchecked Sendable {
                                                   imageIndices: self.imageIndices, profile: placeholder,
                                                   faultyLayers: faultyLayers, threads: self.threads))
             cleanPredictions = []
+            if fast, let first = self.faultyLayers.first {
+                if case .failure(let mismatch) = ConvSuffix.match(network, convIndex: first.index) {
+                    fallbackReason = mismatch.reason
+                } else {
+                    fallbackReason = "no fast path takes this group"
+                }
+            }
         }
     }
 
