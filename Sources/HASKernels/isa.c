@@ -3,6 +3,9 @@
 // variant and compare their bits.
 #include "HASKernelISA.h"
 
+#include <stdlib.h>
+#include <string.h>
+
 static int detected(void) {
 #if defined(__x86_64__)
     // Racing first callers store the same value.
@@ -20,6 +23,22 @@ static int detected(void) {
 #endif
 }
 
+// HAS_KERNEL_ISA=generic|avx2|avx512 in the environment caps what cpuid
+// picks (to measure the AVX2 path on an AVX-512 machine); a variant the CPU
+// lacks, or any other value, changes nothing. has_isa_force overrides it.
+static int environment_cap(void) {
+    static volatile int cap = -2;
+    if (cap == -2) {
+        const char *value = getenv("HAS_KERNEL_ISA");
+        cap = !value                          ? HAS_ISA_AUTOMATIC
+              : strcmp(value, "generic") == 0 ? HAS_ISA_GENERIC
+              : strcmp(value, "avx2") == 0    ? HAS_ISA_AVX2
+              : strcmp(value, "avx512") == 0  ? HAS_ISA_AVX512
+                                              : HAS_ISA_AUTOMATIC;
+    }
+    return cap;
+}
+
 static volatile int forced = HAS_ISA_AUTOMATIC;
 
 int has_isa_supported(int isa) { return isa >= HAS_ISA_GENERIC && isa <= detected(); }
@@ -34,5 +53,7 @@ int has_isa_forced(void) { return forced; }
 
 int has_isa(void) {
     int f = forced;
-    return f == HAS_ISA_AUTOMATIC ? detected() : f;
+    if (f != HAS_ISA_AUTOMATIC) return f;
+    int cap = environment_cap(), level = detected();
+    return cap != HAS_ISA_AUTOMATIC && cap < level ? cap : level;
 }

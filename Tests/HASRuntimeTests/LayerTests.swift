@@ -166,7 +166,7 @@ final class LayerTests: XCTestCase {
     }
 
     /// Clean unshuffled conv → ReLU → 2×2 pool with no hook runs as one direct
-    /// kernel where the CPU has it (AVX-512): same bits as the im2col + GEMM
+    /// kernel where the CPU has it (AVX2 or AVX-512, each forced in turn): same bits as the im2col + GEMM
     /// path that a hook forces, NaN and ±Inf inputs included, odd sizes,
     /// paddings, K over 256, 1 or 2 threads.
     func testDirectConvReLUPoolEqualsIm2colPath() throws {
@@ -178,12 +178,16 @@ final class LayerTests: XCTestCase {
         // mnist32-cnn's c0; fashion-cnn's padded c0 and c1 (K = 512: two blocks of 256); odd sizes.
         for (c, h, w, kh, kw, o, pad) in [(1, 32, 32, 4, 4, 32, [0, 0, 0, 0]), (1, 28, 28, 4, 4, 6, [1, 1, 2, 2]),
                                           (32, 14, 14, 4, 4, 6, [1, 1, 2, 2]), (2, 11, 13, 3, 2, 5, [0, 0, 0, 0]),
-                                          (3, 9, 30, 2, 3, 7, [0, 1, 2, 0]), (30, 7, 20, 3, 3, 3, [1, 0, 0, 1])] {
+                                          (3, 9, 30, 2, 3, 7, [0, 1, 2, 0]), (30, 7, 20, 3, 3, 3, [1, 0, 0, 1]),
+                                          (2, 6, 22, 3, 3, 9, [0, 0, 0, 0]), (1, 5, 8, 2, 2, 13, [0, 0, 0, 0]),
+                                          (40, 6, 12, 3, 3, 4, [1, 1, 1, 1])] {
             let g = ConvGeometry(channels: c, height: h, width: w, kernelH: kh, kernelW: kw, padding: pad)
             let conv = Conv2D(name: "c", geometry: g, outChannels: o,
                               weight: randomTensor([o * c * kh * kw], &rng).data, bias: randomTensor([o], &rng).data)
             let pool = MaxPool2D(geometry: ConvGeometry(channels: o, height: g.outHeight, width: g.outWidth,
                                                         kernelH: 2, kernelW: 2, strideH: 2, strideW: 2))
+            // Every width here fits the direct kernel: it must run (not fall back) on AVX2 and AVX-512.
+            XCTAssertEqual(conv.fusesDirectly(pool), isa != .generic, "\(isa) \(c)×\(h)×\(w)")
             var x = randomTensor([9, c, h, w], &rng)
             for (j, v) in [Float.nan, .infinity, -.infinity, -0.0].enumerated() { x.data[(j * 37) % x.count] = v }
             for threads in [1, 2] {

@@ -30,7 +30,8 @@ int has_isa_force(int isa);
 /// The forced variant, or HAS_ISA_AUTOMATIC.
 int has_isa_forced(void);
 
-/// The variant the kernels use now.
+/// The variant the kernels use now: the forced one, else cpuid's pick capped
+/// by HAS_KERNEL_ISA=generic|avx2|avx512 in the environment (benchmarks).
 int has_isa(void);
 
 #ifdef __cplusplus
