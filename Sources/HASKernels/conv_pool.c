@@ -9,9 +9,8 @@
 // output is the same FMA chain (k = (c, i, j) ascending from 0 within blocks of
 // 256, each block's sum added into the total, zero padding included), the max
 // is taken in the same order with the same comparisons, then + bias and ReLU.
-// In C for the masked loads and the permutes that de-interleave even and odd
-// columns: AVX-512 (16 lanes, two-source permutes) and AVX2 (8 lanes, shuffle
-// + cross-lane permute), the same FMA chains and max order in both.
+// In C with AVX-512 for the 16-lane masked loads and the two-source permutes
+// that de-interleave even and odd columns.
 
 #include "HASKernels.h"
 
@@ -134,123 +133,13 @@ static void conv_pool_avx512(int64_t channels, int64_t height, int64_t width, in
     }
 }
 #undef HAS_CONV_GROUPS
-
-enum { G2MAX = 6, V2MAX = 4 };
-
-// The AVX2 twin of conv_pool_group: `v` 8-column vectors per conv row (conv at
-// most 32 wide), `g` output channels, accumulators g × 2 rows × v ≤ 12 ymm.
-__attribute__((target("avx2,fma"), always_inline))
-static inline void conv_pool_group_avx2(const int g, const int v, const int mb, int64_t o0, int64_t channels,
-                                        int64_t height, int64_t width, int64_t kh, int64_t kw, int64_t py,
-                                        const __m256i *load_mask, const __m256i *store_mask, const float *image,
-                                        const float *weight, const float *bias, int64_t pool_plane, int64_t pool_w,
-                                        float *dst) {
-    const int64_t kk = channels * kh * kw;
-    __m256 tot[G2MAX][2][V2MAX], acc[G2MAX][2][V2MAX];
-    int folded = 0;
-    for (int q = 0; q < g; q++)
-        for (int r = 0; r < 2; r++)
-            for (int x = 0; x < v; x++) acc[q][r][x] = _mm256_setzero_ps();
-    const float *w = weight + o0 * kk;
-    int64_t k = 0;
-    for (int64_t c = 0; c < channels; c++) {
-        for (int64_t i = 0; i < kh; i++) {
-            const float *row0 = image + (c * height + 2 * py + i) * width, *row1 = row0 + width;
-            for (int64_t j = 0; j < kw; j++, k++) {
-                for (int x = 0; x < v; x++) {
-                    __m256 x0 = _mm256_maskload_ps(row0 + 8 * x + j, load_mask[x]);
-                    __m256 x1 = _mm256_maskload_ps(row1 + 8 * x + j, load_mask[x]);
-                    for (int q = 0; q < g; q++) {
-                        __m256 wq = _mm256_broadcast_ss(w + q * kk + k);
-                        acc[q][0][x] = _mm256_fmadd_ps(wq, x0, acc[q][0][x]);
-                        acc[q][1][x] = _mm256_fmadd_ps(wq, x1, acc[q][1][x]);
-                    }
-                }
-                if (mb && ((k + 1) & (KCB - 1)) == 0 && k + 1 < kk) {
-                    for (int q = 0; q < g; q++)
-                        for (int r = 0; r < 2; r++)
-                            for (int x = 0; x < v; x++) {
-                                tot[q][r][x] = folded ? _mm256_add_ps(tot[q][r][x], acc[q][r][x]) : acc[q][r][x];
-                                acc[q][r][x] = _mm256_setzero_ps();
-                            }
-                    folded = 1;
-                }
-            }
-        }
-    }
-    for (int q = 0; q < g; q++)
-        for (int r = 0; r < 2; r++)
-            for (int x = 0; x < v; x++) tot[q][r][x] = mb && folded ? _mm256_add_ps(tot[q][r][x], acc[q][r][x]) : acc[q][r][x];
-    const __m256 ninf = _mm256_set1_ps(-__builtin_inff()), zero = _mm256_setzero_ps();
-    for (int q = 0; q < g; q++) {
-        const __m256 b = _mm256_set1_ps(bias[o0 + q]);
-        // Vectors 2p and 2p + 1 (or 2p twice, for an odd last one) give pooled columns 8p…8p+7.
-        for (int p = 0; 2 * p < v; p++) {
-            const int x1 = 2 * p + 1 < v ? 2 * p + 1 : 2 * p;
-            __m256 m = ninf;
-            for (int r = 0; r < 2; r++) {
-                __m256 a = tot[q][r][2 * p], c = tot[q][r][x1];
-                // [a0 a2 c0 c2 | a4 a6 c4 c6] → [a0 a2 a4 a6 c0 c2 c4 c6], and the odd columns alike.
-                __m256 even = _mm256_castpd_ps(_mm256_permute4x64_pd(
-                    _mm256_castps_pd(_mm256_shuffle_ps(a, c, _MM_SHUFFLE(2, 0, 2, 0))), _MM_SHUFFLE(3, 1, 2, 0)));
-                __m256 odd = _mm256_castpd_ps(_mm256_permute4x64_pd(
-                    _mm256_castps_pd(_mm256_shuffle_ps(a, c, _MM_SHUFFLE(3, 1, 3, 1))), _MM_SHUFFLE(3, 1, 2, 0)));
-                // The scalar order (larger(r0[2x], -inf), r0[2x+1], r1[2x], r1[2x+1]); max_ps(v, m) is `v > m ? v : m`.
-                m = _mm256_max_ps(even, m);
-                m = _mm256_max_ps(odd, m);
-            }
-            __m256 out = _mm256_max_ps(_mm256_add_ps(m, b), zero);  // NaN → 0, like ReLU
-            _mm256_maskstore_ps(dst + (o0 + q) * pool_plane + py * pool_w + 8 * p, store_mask[p], out);
-        }
-    }
-}
-
-#define HAS_CONV_GROUPS2(G, V, MB)                                                                            \
-    for (; o + (G) <= out_channels; o += (G))                                                                \
-        conv_pool_group_avx2((G), (V), (MB), o, channels, height, width, kh, kw, py, load_mask, store_mask,   \
-                             image, weight, bias, pool_h * pool_w, pool_w, dst);
-#define HAS_CONV_SHAPES2(V, G)                     \
-    if (multi_block) {                             \
-        HAS_CONV_GROUPS2(G, V, 1)                  \
-        HAS_CONV_GROUPS2(1, V, 1)                  \
-    } else {                                       \
-        HAS_CONV_GROUPS2(G, V, 0)                  \
-        HAS_CONV_GROUPS2(1, V, 0)                  \
-    }
-
-__attribute__((target("avx2,fma")))
-static void conv_pool_avx2(int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
-                           int64_t out_channels, const float *image, const float *weight, const float *bias,
-                           float *dst) {
-    int64_t conv_w = width - kw + 1, conv_h = height - kh + 1;
-    int64_t pool_w = conv_w / 2, pool_h = conv_h / 2;
-    int multi_block = channels * kh * kw > KCB;
-    const int v = (int)((conv_w + 7) / 8);
-    // Lanes that hold conv columns (< conv_w): no load reaches past a row's last pixel.
-    __m256i load_mask[V2MAX], store_mask[V2MAX / 2];
-    for (int x = 0; x < V2MAX; x++)
-        load_mask[x] = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(conv_w - 8 * x)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    for (int p = 0; p < V2MAX / 2; p++)
-        store_mask[p] = _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(pool_w - 8 * p)), _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
-    for (int64_t py = 0; py < pool_h; py++) {
-        int64_t o = 0;
-        switch (v) {
-        case 1: HAS_CONV_SHAPES2(1, 6) break;
-        case 2: HAS_CONV_SHAPES2(2, 3) break;
-        case 3: HAS_CONV_SHAPES2(3, 2) break;
-        default: HAS_CONV_SHAPES2(4, 1) break;
-        }
-    }
-}
-#undef HAS_CONV_SHAPES2
-#undef HAS_CONV_GROUPS2
 #endif
 
 int has_conv_relu_pool_supported(int64_t channels, int64_t height, int64_t width, int64_t kh, int64_t kw,
                                  int64_t pad_top, int64_t pad_left, int64_t pad_bottom, int64_t pad_right) {
 #if defined(__x86_64__)
     int64_t conv_w = width + pad_left + pad_right - kw + 1, conv_h = height + pad_top + pad_bottom - kh + 1;
-    return has_isa() >= HAS_ISA_AVX2 && conv_w >= 2 && conv_w <= 32 && conv_h >= 2 && channels >= 1 &&
+    return has_isa() >= HAS_ISA_AVX512 && conv_w >= 2 && conv_w <= 32 && conv_h >= 2 && channels >= 1 &&
            pad_top >= 0 && pad_left >= 0 && pad_bottom >= 0 && pad_right >= 0 && kh >= 1 && kw >= 1;
 #else
     (void)channels; (void)height; (void)width; (void)kh; (void)kw;
@@ -264,8 +153,6 @@ void has_conv_relu_pool(int64_t channels, int64_t height, int64_t width, int64_t
                         int64_t out_channels, const float *image, const float *weight, const float *bias,
                         float *dst) {
 #if defined(__x86_64__)
-    void (*kernel)(int64_t, int64_t, int64_t, int64_t, int64_t, int64_t, const float *, const float *, const float *,
-                   float *) = has_isa() >= HAS_ISA_AVX512 ? conv_pool_avx512 : conv_pool_avx2;
     if (pad_top || pad_left || pad_bottom || pad_right) {
         // Zero-pad the image once into per-thread scratch (kept between calls).
         static __thread float *padded;
@@ -286,10 +173,10 @@ void has_conv_relu_pool(int64_t channels, int64_t height, int64_t width, int64_t
                     out[x] = (sy >= 0 && sy < height && sx >= 0 && sx < width) ? image[(c * height + sy) * width + sx] : 0.0f;
                 }
             }
-        kernel(channels, ph, pw, kh, kw, out_channels, padded, weight, bias, dst);
+        conv_pool_avx512(channels, ph, pw, kh, kw, out_channels, padded, weight, bias, dst);
         return;
     }
-    kernel(channels, height, width, kh, kw, out_channels, image, weight, bias, dst);
+    conv_pool_avx512(channels, height, width, kh, kw, out_channels, image, weight, bias, dst);
 #else
     (void)channels; (void)height; (void)width; (void)kh; (void)kw; (void)out_channels;
     (void)pad_top; (void)pad_left; (void)pad_bottom; (void)pad_right;
