@@ -89,7 +89,15 @@ extension HASBench {
             let agree = zip(fastPredictions, referenceResult.predictions).filter { $0 == $1 }.count
 
             if json {
-                print(#"{"model":"\#(network.name)","kind":"\#(kind)","fr_max":\#(frMax),"images":\#(images),"batch":\#(batch),"threads":\#(threads),"clean_images_per_second":\#(clean),"layer":"\#(layer)","layer_faulty_images_per_second":\#(oneLayer),"all_faulty_images_per_second":\#(allLayers),"reference_images":\#(small.count),"fast_images_per_second":\#(fast),"reference_images_per_second":\#(referenceRate),"predictions_agreeing":\#(agree)}"#)
+                struct Record: Encodable {
+                    var model, kind: String, frMax: Double, images, batch, threads: Int, cleanImagesPerSecond: Double
+                    var layer: String, layerFaultyImagesPerSecond, allFaultyImagesPerSecond: Double, referenceImages: Int
+                    var fastImagesPerSecond, referenceImagesPerSecond: Double, predictionsAgreeing: Int
+                }
+                printJSONLine(Record(model: network.name, kind: "\(kind)", frMax: frMax, images: images, batch: batch, threads: threads,
+                                     cleanImagesPerSecond: clean, layer: layer, layerFaultyImagesPerSecond: oneLayer,
+                                     allFaultyImagesPerSecond: allLayers, referenceImages: small.count, fastImagesPerSecond: fast,
+                                     referenceImagesPerSecond: referenceRate, predictionsAgreeing: agree))
                 return
             }
             print("\(network.name), \(kind) FR_max \(frMax) on 20×32 PEs, batch \(batch), \(threads) threads, median of \(runs) alternating rounds over \(images) images")

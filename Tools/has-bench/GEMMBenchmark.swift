@@ -54,7 +54,11 @@ extension HASBench {
                 let median = Stopwatch.median(times)
                 let gflops = 2.0 * Double(m) * Double(k) * Double(n) / median / 1e9
                 if json {
-                    print(#"{"impl":"has","shape":"\#(m)x\#(k)x\#(n)","permuted":\#(permuted),"dense_layout":\#(denseLayout),"threads":\#(threads),"gflops":\#(gflops),"seconds_median":\#(median)}"#)
+                    struct Record: Encodable {
+                        var impl = "has", shape: String, permuted, denseLayout: Bool, threads: Int, gflops, secondsMedian: Double
+                    }
+                    printJSONLine(Record(shape: "\(m)x\(k)x\(n)", permuted: permuted, denseLayout: denseLayout, threads: threads,
+                                         gflops: gflops, secondsMedian: median))
                 } else {
                     print(String(format: "%5dx%5dx%6d  %7.1f GFLOP/s  (median of %d, %.2f ms)", m, k, n, gflops, runs, median * 1e3))
                 }

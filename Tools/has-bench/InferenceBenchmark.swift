@@ -59,7 +59,11 @@ extension HASBench {
                 if layers { try timeLayers(network, batch: try subset.batch(0..<min(batch, count))) }
                 let median = Stopwatch.median(rates)
                 if json {
-                    print(#"{"impl":"has","isa":"\#(KernelISA.current)","model":"\#(network.name)","batch":\#(batch),"threads":\#(threads),"images":\#(count),"images_per_second":\#(median),"runs":\#(rates)}"#)
+                    struct Record: Encodable {
+                        var impl = "has", isa: String, model: String, batch, threads, images: Int, imagesPerSecond: Double, runs: [Double]
+                    }
+                    printJSONLine(Record(isa: "\(KernelISA.current)", model: network.name, batch: batch, threads: threads,
+                                         images: count, imagesPerSecond: median, runs: rates))
                 } else {
                     print(String(format: "%@ batch %4d: %8.0f images/s (median of %d passes over %d images)",
                                  network.name, batch, median, runs, count))

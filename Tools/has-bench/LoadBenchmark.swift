@@ -27,7 +27,8 @@ extension HASBench {
             let median = Stopwatch.median(times)
             let bytes = (try? FileManager.default.attributesOfItem(atPath: model)[.size] as? Int) ?? 0
             if json {
-                print(#"{"impl":"has","what":"load","model":"\#(model)","bytes":\#(bytes),"seconds_median":\#(median)}"#)
+                struct Record: Encodable { var impl = "has", what = "load", model: String, bytes: Int, secondsMedian: Double }
+                printJSONLine(Record(model: model, bytes: bytes, secondsMedian: median))
             } else {
                 print(String(format: "%@ (%.1f MB): load + validate + bind %.3f s (median of %d)", model,
                              Double(bytes) / 1e6, median, runs))
