@@ -151,19 +151,14 @@ struct PlanCommand: ParsableCommand {
                                Double(fast.tailImages) / Double(max(1, fast.passes)), Double(fast.memoHits) / Double(max(1, fast.passes))))
         }
         if json {
-            var object: [String: Any] = [
-                "plan": written ? outPath : NSNull(), "strategy": strategy.rawValue, "fingerprint": fingerprint,
-                "evaluations": result.evaluations, "seconds": result.seconds, "fitness": result.fitness,
-                "incremental": search.incremental,
-            ]
-            func dict(_ a: SchedulePlan.ImageSetAccuracy) -> [String: Any] {
-                ["images": a.images, "clean": a.clean, "faulty": a.faulty.mean, "faulty_std": a.faulty.std,
-                 "planned": a.planned.mean, "planned_std": a.planned.std, "recovery": a.recovery ?? NSNull()]
-            }
-            object["fitness_accuracy"] = dict(fitnessAccuracy)
-            object["held_out_accuracy"] = heldOutAccuracy.map(dict) ?? NSNull()
-            let data = try JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])
-            print(String(decoding: data, as: UTF8.self))
+            let report = PlanReport(plan: written ? outPath : nil, strategy: strategy.rawValue, fingerprint: fingerprint,
+                                    evaluations: result.evaluations, seconds: result.seconds, fitness: result.fitness,
+                                    incremental: search.incremental, fitnessAccuracy: .init(fitnessAccuracy),
+                                    heldOutAccuracy: heldOutAccuracy.map(PlanReport.Accuracy.init))
+            let encoder = JSONEncoder()
+            encoder.keyEncodingStrategy = .convertToSnakeCase
+            encoder.outputFormatting = [.sortedKeys, .prettyPrinted, .withoutEscapingSlashes]
+            print(String(decoding: try encoder.encode(report), as: UTF8.self))
         } else {
             print("plan: \(written ? outPath : "(not written)")")
             print(String(format: "strategy %@, %d evaluations × %d fault draws, %.1f s%@", strategy.rawValue, result.evaluations,
@@ -175,4 +170,40 @@ struct PlanCommand: ParsableCommand {
             }
         }
     }
+}
+
+/// `has-plan plan --json`: what was planned and how it measured (absent values are null).
+struct PlanReport: Encodable {
+    struct Accuracy: Encodable {
+        var images: String, clean, faulty, faultyStd, planned, plannedStd: Double, recovery: Double?
+        init(_ a: SchedulePlan.ImageSetAccuracy) {
+            (images, clean, faulty, faultyStd) = (a.images, a.clean, a.faulty.mean, a.faulty.std)
+            (planned, plannedStd, recovery) = (a.planned.mean, a.planned.std, a.recovery)
+        }
+        func encode(to encoder: Encoder) throws {
+            var c = encoder.container(keyedBy: CodingKeys.self)
+            try c.encode(images, forKey: .images); try c.encode(clean, forKey: .clean)
+            try c.encode(faulty, forKey: .faulty); try c.encode(faultyStd, forKey: .faultyStd)
+            try c.encode(planned, forKey: .planned); try c.encode(plannedStd, forKey: .plannedStd)
+            try c.encode(recovery, forKey: .recovery)  // null when there was no loss to recover
+        }
+        enum CodingKeys: CodingKey { case images, clean, faulty, faultyStd, planned, plannedStd, recovery }
+    }
+    var plan: String?
+    var strategy, fingerprint: String
+    var evaluations: Int
+    var seconds, fitness: Double
+    var incremental: Bool
+    var fitnessAccuracy: Accuracy
+    var heldOutAccuracy: Accuracy?
+
+    func encode(to encoder: Encoder) throws {
+        var c = encoder.container(keyedBy: CodingKeys.self)
+        try c.encode(plan, forKey: .plan)  // null: not written (a better plan was kept)
+        try c.encode(strategy, forKey: .strategy); try c.encode(fingerprint, forKey: .fingerprint)
+        try c.encode(evaluations, forKey: .evaluations); try c.encode(seconds, forKey: .seconds)
+        try c.encode(fitness, forKey: .fitness); try c.encode(incremental, forKey: .incremental)
+        try c.encode(fitnessAccuracy, forKey: .fitnessAccuracy); try c.encode(heldOutAccuracy, forKey: .heldOutAccuracy)
+    }
+    enum CodingKeys: CodingKey { case plan, strategy, fingerprint, evaluations, seconds, fitness, incremental, fitnessAccuracy, heldOutAccuracy }
 }
