@@ -12,8 +12,8 @@ final class FuzzCLITests: XCTestCase {
         let seeds = try CLI.run("has-fuzz", ["seeds", dir])
         XCTAssertEqual(seeds.status, 0, seeds.stderr)
         let targets = try FileManager.default.contentsOfDirectory(atPath: dir).sorted()
-        XCTAssertEqual(targets, ["bundle", "diagnosis-checkpoint", "idx", "npy", "plan", "plan-checkpoint", "png", "profile",
-                                 "sensitivity-checkpoint"])
+        XCTAssertEqual(targets, ["bundle", "diagnosis-checkpoint", "idx", "manifest", "npy", "plan", "plan-checkpoint", "png",
+                                 "profile", "sensitivity-checkpoint", "tensor"])
         for target in targets {
             let run = try CLI.run("has-fuzz", ["run", target, (dir as NSString).appendingPathComponent(target)],
                                   environment: ["HAS_FUZZ_VERBOSE": "1"])

@@ -40,6 +40,14 @@ struct FuzzFixtures {
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
     }
 
+    /// The tiny bundle's zip entries (as `ModelBundle.write` lays them out), `name`'s data replaced.
+    func tinyEntries(replacing name: String, with data: [UInt8]) throws -> [ZipArchive.Entry] {
+        let path = inputPath(extension: ".tiny.zip")
+        if !FileManager.default.fileExists(atPath: path) { try bundle.write(to: path) }
+        let entries = try ZipArchive.read(try readInputFile(path, maxBytes: 1 << 20, what: "tiny bundle"), file: path)
+        return entries.map { $0.name == name ? ZipArchive.Entry(name: name, data: data) : $0 }
+    }
+
     /// The scratch file for one input, named with the target's extension.
     func inputPath(extension ext: String) -> String { (scratch as NSString).appendingPathComponent("input" + ext) }
 }

@@ -10,7 +10,7 @@ import HASRuntime
 /// refusal is an `InputError` of one line; anything else (a crash, a trap, a
 /// sanitizer report, another error type, a multi-line message) is a finding.
 enum FuzzTarget: String, CaseIterable {
-    case bundle, npy, idx, png, profile, plan
+    case bundle, manifest, tensor, npy, idx, png, profile, plan
     case planCheckpoint = "plan-checkpoint"
     case sensitivityCheckpoint = "sensitivity-checkpoint"
     case diagnosisCheckpoint = "diagnosis-checkpoint"
@@ -18,7 +18,7 @@ enum FuzzTarget: String, CaseIterable {
     /// The file name extension the tools key on (`.npy` images, `.zip` bundles).
     var fileExtension: String {
         switch self {
-        case .bundle: ".zip"
+        case .bundle, .manifest, .tensor: ".zip"
         case .npy: ".npy"
         case .idx: ".idx"
         case .png: ".png"
@@ -32,9 +32,15 @@ enum FuzzTarget: String, CaseIterable {
     /// Reads `bytes` as the tools would and exercises what follows parsing.
     func exercise(_ bytes: [UInt8], _ fixtures: FuzzFixtures) throws {
         let path = fixtures.inputPath(extension: fileExtension)
-        try writeFileAtomically(bytes, to: path)
+        // A mutated zip rarely keeps its CRCs: the manifest and tensor targets mutate one
+        // entry and zip it with the tiny model's other entries, reaching the parsers behind them.
         switch self {
-        case .bundle: try Self.bundle(path, fixtures)
+        case .manifest: try writeFileAtomically(ZipArchive.write(fixtures.tinyEntries(replacing: "manifest.json", with: bytes), file: path), to: path)
+        case .tensor: try writeFileAtomically(ZipArchive.write(fixtures.tinyEntries(replacing: "c0.weight.npy", with: bytes), file: path), to: path)
+        default: try writeFileAtomically(bytes, to: path)
+        }
+        switch self {
+        case .bundle, .manifest, .tensor: try Self.bundle(path, fixtures)
         case .npy:
             _ = try? NPYArray.decode(bytes, file: path)
             let set = try ImageSet.open(images: path, labels: nil, limit: nil, input: fixtures.bundle.manifest.input,

@@ -31,6 +31,9 @@ enum SeedCorpus {
             dense.manifest.layers = [LayerSpec(type: "flatten"), LayerSpec(type: "dense", name: "op", weight: "op.weight", bias: "op.bias")]
             dense.tensors = ["op.weight": Tensor(shape: [3, 64], data: (0..<192).map { Float($0 % 7) - 3 }), "op.bias": Tensor(zeros: [3])]
             return [try written(fixtures.bundle.write), try written(dense.write)]
+        case .manifest, .tensor:
+            let entry = target == .manifest ? "manifest.json" : "c0.weight.npy"
+            return [try fixtures.tinyEntries(replacing: "", with: []).first { $0.name == entry }!.data]
         case .npy:
             let float = NPYArray.encode(Tensor(shape: [2, 1, 8, 8], data: pixels.prefix(128).map { Float($0) / 255 }))
             return [uint8NPY(shape: [3, 8, 8], pixels), uint8NPY(shape: [2, 1, 12, 8], Array(pixels.prefix(192))), float]
