@@ -5,18 +5,19 @@
 # Any crash, sanitizer report, hang (--timeout), unclear or multi-line error
 # stops the run with a non-zero exit; the input is kept in --out.
 #
-#   bash Tools/scripts/fuzz.sh [--seconds N] [--targets a,b,…] [--out DIR] [--no-build]
+#   bash Tools/scripts/fuzz.sh [--seconds N] [--targets a,b,…] [--out DIR] [--build-dir DIR] [--no-build]
 #
 # The test command runs it with --seconds 30 (CI); docs/design.md ("Trust
 # model") records the long runs.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-seconds=30 targets="" out="" build=1 timeout=20
+seconds=30 targets="" out="" build=1 timeout=20 scratch=.build-fuzz
 while [ $# -gt 0 ]; do
     case "$1" in
         --seconds) seconds="$2"; shift 2 ;;
         --targets) targets="$2"; shift 2 ;;
         --out) out="$2"; shift 2 ;;
+        --build-dir) scratch="$2"; shift 2 ;;
         --no-build) build=0; shift ;;
         *) echo "fuzz.sh: unknown option $1" >&2; exit 2 ;;
     esac
@@ -25,11 +26,11 @@ own_out=0
 [ -n "$out" ] || { out=$(mktemp -d); own_out=1; }
 mkdir -p "$out"
 # lld: gold cannot link libFuzzer's main with SwiftPM's renamed entry point.
-flags=(-c release --scratch-path .build-fuzz --product has-fuzz
+flags=(-c release --scratch-path "$scratch" --product has-fuzz
        -Xswiftc -sanitize=fuzzer,address -Xswiftc -use-ld=lld
        -Xcc -fsanitize=fuzzer-no-link,address -Xcc -DHAS_LIBFUZZER)
 [ "$build" = 1 ] && swift build "${flags[@]}"
-fuzz=.build-fuzz/release/has-fuzz
+fuzz="$scratch/release/has-fuzz"
 rm -rf "$out/seeds" && "$fuzz" seeds "$out/seeds"
 [ -n "$targets" ] || targets=$(ls "$out/seeds" | paste -sd, -)
 # No Swift backtracer: under ASan it reports its own reads of the crashed stack.
