@@ -11,6 +11,8 @@ struct FuzzFixtures {
     let network: Network
     let profile: FaultProfile
     let scratch: String
+    /// The tiny bundle's zip entries, as `ModelBundle.write` lays them out.
+    let entries: [ZipArchive.Entry]
 
     /// [1, 8, 8] → c0 (2 kernels 3×3, padding 1) → ReLU → pool 2×2 → op (32 → 3).
     static func tinyBundle() -> ModelBundle {
@@ -38,14 +40,14 @@ struct FuzzFixtures {
         profile = try Self.tinyProfile()
         scratch = (NSTemporaryDirectory() as NSString).appendingPathComponent("has-fuzz-\(getpid())")
         try FileManager.default.createDirectory(atPath: scratch, withIntermediateDirectories: true)
+        let tiny = (scratch as NSString).appendingPathComponent("tiny.zip")
+        try bundle.write(to: tiny)
+        entries = try ZipArchive.read(try readInputFile(tiny, maxBytes: 1 << 20, what: "tiny bundle"), file: tiny)
     }
 
-    /// The tiny bundle's zip entries (as `ModelBundle.write` lays them out), `name`'s data replaced.
-    func tinyEntries(replacing name: String, with data: [UInt8]) throws -> [ZipArchive.Entry] {
-        let path = inputPath(extension: ".tiny.zip")
-        if !FileManager.default.fileExists(atPath: path) { try bundle.write(to: path) }
-        let entries = try ZipArchive.read(try readInputFile(path, maxBytes: 1 << 20, what: "tiny bundle"), file: path)
-        return entries.map { $0.name == name ? ZipArchive.Entry(name: name, data: data) : $0 }
+    /// The tiny bundle's entries with `name`'s data replaced.
+    func tinyEntries(replacing name: String, with data: [UInt8]) -> [ZipArchive.Entry] {
+        entries.map { $0.name == name ? ZipArchive.Entry(name: name, data: data) : $0 }
     }
 
     /// The scratch file for one input, named with the target's extension.

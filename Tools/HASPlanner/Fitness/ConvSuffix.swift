@@ -9,7 +9,6 @@ import HASRuntime
 /// the tools to report that they fall back to full forward passes (same
 /// results, slower).
 struct ConvSuffix {
-    let convIndex: Int
     let conv: Conv2D
     /// The max pool right after the ReLU (nil: none).
     let pool: ConvGeometry?
@@ -47,7 +46,7 @@ struct ConvSuffix {
                 dense = (d, false, next + 1)
             }
         }
-        return .success(ConvSuffix(convIndex: L, conv: conv, pool: pool, blockEnd: end, next: next, flattened: flattened,
+        return .success(ConvSuffix(conv: conv, pool: pool, blockEnd: end, next: next, flattened: flattened,
                                    dense: dense))
     }
 

@@ -77,12 +77,10 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
     public init?(network: Network, profile: FaultProfile, layer name: String, images: Tensor, labels: [Int],
                  imageIndices: [Int]? = nil, seeds: [UInt64], threads: Int = Parallelism.threads) throws {
         guard let device = try network.deviceLayers(named: [name], option: "--layers").first,
-              case .conv2d(let conv) = network.layers[device.index] else { return nil }
-        let L = device.index
-        guard case .success(let suffix) = ConvSuffix.incremental(network, convIndex: L),
+              case .success(let suffix) = ConvSuffix.incremental(network, convIndex: device.index),
               case let (dense, denseReLU, tailStart)? = suffix.dense,
               let pool = suffix.pool else { return nil }
-        let d = suffix.next
+        let L = device.index, conv = suffix.conv, d = suffix.next
         guard labels.count == images.shape[0] else { throw InputError(file: "labels", "\(labels.count) labels for \(images.shape[0]) images") }
         if let imageIndices, imageIndices.count != labels.count {
             throw InputError(file: "images", "\(imageIndices.count) image indices for \(labels.count) images")

@@ -7,8 +7,6 @@ import HASRuntime
 /// record per fault across the module boundary — at high rates the sweep
 /// spends most of its time here.
 struct SweepSampler {
-    typealias Mode = FaultSampler.Mode
-
     /// The modes and the PE order (`forEachActivePE`) are the sampler's own.
     let sampler: FaultSampler
 
