@@ -77,6 +77,33 @@ int64_t has_inject_dense_slots(has_slot_stream *stream, uint64_t threshold, int6
 /// Returns the number of faults.
 int64_t has_decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t slots, has_slot_scratch scratch);
 
+/// Streams has_decide_slot_lanes walks at once: the images of one PE.
+#define HAS_SLOT_LANES 16
+
+/// The slot-by-slot walk of has_decide_slots for the streams of up to
+/// HAS_SLOT_LANES images of one PE at once, each from its start (state
+/// `states[i]`, no carried word) over its first `slots` slots. For lane i
+/// (i < lanes) and slot n < slots: bit n of fails[i * (stride / 8) ...] (bit n
+/// of byte n / 8, little-endian) is set where slot n fails, and
+/// draws[i * stride + n] is its draw (meaningless where it does not fail).
+/// `stride` is a multiple of 8 and at least `slots`; draws and fails hold
+/// HAS_SLOT_LANES lanes (lanes ≥ `lanes` and slots ≥ `slots` up to the next
+/// multiple of 8 are written with meaningless values), and fails has 8 bytes
+/// after its last lane for has_apply_tile_lane's reads.
+/// The images share the PE's threshold, so their streams can be walked in the
+/// lanes of one vector (the walk of one stream is a chain of dependent loads).
+void has_decide_slot_lanes(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
+                           int64_t stride, uint64_t *draws, uint8_t *fails);
+
+/// One tile of one image after has_decide_slot_lanes: the columns n < columns
+/// whose bit first + n is set in `fails` (one lane's bits) fail with draw
+/// draws[n] (`draws` at the tile's first slot); each is corrected as by
+/// has_inject_tile_slots (P the FMA chain over the tile, c[n] += P~ - P).
+/// `products` holds `columns` floats. Returns the number of faults.
+int64_t has_apply_tile_lane(const uint8_t *fails, int64_t first, const uint64_t *draws, const float *a,
+                            int64_t length, const float *b, int64_t b_row_stride, float *c, int64_t columns,
+                            int32_t kind, int32_t exponent_bits, float *products);
+
 /// Whether has_inject_tile_slots runs on hardware FMA (x86-64 without FMA: fmaf
 /// from libm for every column of a tile, slower than one dot product per fault).
 int has_slot_injection_is_fast(void);

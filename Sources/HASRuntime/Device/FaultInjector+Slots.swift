@@ -4,10 +4,12 @@ import HASKernels
 /// (`FaultSampler.forEachFault`: per PE and image, slots ascending, the same
 /// draws) without a `FaultEvent` or a closure per fault; and the same walk for
 /// the corrections of dense layers' perTile strategy (`applyTileProductsBySlots`).
-/// High-rate PEs (`.bernoulli`, `.always`) decide and correct a whole tile at a
-/// time in C (`has_inject_tile_slots`: P of all the tile's columns in one
-/// vectorised FMA pass, the same FMA chains as `has_partial_product`); low-rate
-/// PEs (`.geometric`) gather their few faults for `has_partial_products`.
+/// High-rate PEs (`.bernoulli`, `.always`) decide the slots of a group of up to
+/// 16 images at once (`has_decide_slot_lanes`: one image's stream per vector
+/// lane) and correct a whole tile at a time (`has_apply_tile_lane`: P of all
+/// the tile's columns in one vectorised FMA pass, the same FMA chains as
+/// `has_partial_product`); low-rate PEs (`.geometric`) gather their few faults
+/// for `has_partial_products`.
 /// Each element receives its corrections in the sampler's order, so results are
 /// bit-identical to the perFault strategy. Reports no corrections.
 extension FaultInjector {
@@ -18,9 +20,8 @@ extension FaultInjector {
         let perm = event.permutation
         let kindCode = profile.kind.kernelCode, bits = Int32(profile.exponentBits.count)
         let kind = profile.kind, exponentBits = profile.exponentBits
-        // Slot path scratch: one tile's products, failure flags and draws.
-        let slotScratch = SlotScratch(capacity: columns)
-        let scratch = slotScratch.raw
+        // Slot path: the decisions of a group of images of one PE; block 0 has the most slots.
+        let lanes = SlotLanes(capacity: map.slots(onBlock: 0), columns: columns)
         // Geometric path: faults gathered for has_partial_products.
         let batch = PartialProductBatch<(image: Int, target: Int, draw: UInt64)>(bRowStride: bRow)
         // Applies a gathered geometric fault (in order, before any later correction).
@@ -37,31 +38,43 @@ extension FaultInjector {
             for t in 0..<threads {
                 let pe = s * threads + t
                 let mode = sampler.modes[pe]
-                if case .never = mode { continue }
-                for i in images {
-                    var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: datasetIndex(event, i), pe: pe)
-                    let input = event.input(i), output = event.output(i)
-                    switch mode {
-                    case .never: break
-                    case .always, .bernoulli:
-                        batch.flush(apply)
-                        var stream = has_slot_stream(state: rng.state, word: 0, bits_left: 0)
-                        let threshold = mode.slotThreshold
-                        var l = s / kTiles, m = s - l * kTiles
-                        for tile in 0..<(slots / columns) {
-                            if tile > 0 {
-                                m += blocks
-                                while m >= kTiles { m -= kTiles; l += 1 }
-                            }
-                            let r = l * threads + t
-                            if r >= map.rows { continue }
-                            let row = perm.map { Int($0[r]) } ?? r
-                            let range = map.kRange(kTile: m)
-                            _ = has_inject_tile_slots(&stream, threshold, a + row * k + range.lowerBound, Int64(range.count),
-                                                      input + range.lowerBound * bRow, Int64(bRow), output + row * cRow,
-                                                      Int64(columns), kindCode, bits, scratch)
+                switch mode {
+                case .never: continue
+                case .always, .bernoulli:
+                    batch.flush(apply)
+                    // The PE's active tiles (a prefix; idle ones draw nothing), for groups of images at once.
+                    let active = map.activeTiles(block: s, thread: t)
+                    if active == 0 { continue }
+                    for first in stride(from: images.lowerBound, to: images.upperBound, by: SlotLanes.lanes) {
+                        let count = min(SlotLanes.lanes, images.upperBound - first)
+                        for j in 0..<count {
+                            lanes.states[j] = FaultKeys.stream(seed: seed, layer: layer.key,
+                                                               image: datasetIndex(event, first + j), pe: pe).state
                         }
-                    case .geometric(let inverseLog):
+                        lanes.decide(lanes: count, threshold: mode.slotThreshold, slots: active * columns)
+                        for j in 0..<count {
+                            let input = event.input(first + j), output = event.output(first + j)
+                            let fails = lanes.fails(lane: j), draws = lanes.draws(lane: j)
+                            var l = s / kTiles, m = s - l * kTiles
+                            for tile in 0..<active {
+                                if tile > 0 {
+                                    m += blocks
+                                    while m >= kTiles { m -= kTiles; l += 1 }
+                                }
+                                let r = l * threads + t
+                                let row = perm.map { Int($0[r]) } ?? r
+                                let range = map.kRange(kTile: m)
+                                _ = has_apply_tile_lane(fails, Int64(tile * columns), draws + tile * columns,
+                                                        a + row * k + range.lowerBound, Int64(range.count),
+                                                        input + range.lowerBound * bRow, Int64(bRow), output + row * cRow,
+                                                        Int64(columns), kindCode, bits, lanes.products)
+                            }
+                        }
+                    }
+                case .geometric(let inverseLog):
+                    for i in images {
+                        var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: datasetIndex(event, i), pe: pe)
+                        let input = event.input(i)
                         FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: slots) { j, draw in
                             let w = map.work(slot: j, block: s, thread: t)
                             if w.position >= map.rows { return }

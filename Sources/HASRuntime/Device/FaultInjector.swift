@@ -120,7 +120,8 @@ public final class FaultInjector: @unchecked Sendable {
             injectDenseByTiles(event, layer: layer)
             return
         }
-        let workers = n >= 2 * threads ? threads : 1
+        // Convolutions already run their groups of images in parallel.
+        let workers = n >= 2 * threads && event.shape.columnsPerImage == 1 ? threads : 1
         Parallelism.forRanges(n, threads: workers) { images in
             switch strategy {
             case .slots: self.injectBySlots(event, layer: layer, images: images)

@@ -36,7 +36,10 @@ public struct Conv2D: Sendable {
     /// instead of making five passes over the whole batch in memory).
     ///
     /// Images run in parallel when the batch is large enough; `options.afterGEMM`
-    /// is then called concurrently, once per image, for disjoint images.
+    /// is then called concurrently for disjoint groups of up to `hookGroup`
+    /// consecutive images (one event per group, its images' patch matrices and
+    /// conv outputs side by side), so that a fault simulator can walk the
+    /// random streams of a group's images together.
     public func forward(_ x: Tensor, options: ForwardOptions, relu: Bool = false, pool: MaxPool2D? = nil) -> Tensor {
         let g = geometry, n = x.shape[0]
         let kk = g.patchSize, p = g.positions, o = outChannels
@@ -51,7 +54,11 @@ public struct Conv2D: Sendable {
         }
         let imageThreads = n >= options.threads ? options.threads : 1
         let gemmThreads = imageThreads == 1 ? options.threads : 1
-        let scratchSize = kk * p + (pool == nil ? 0 : o * p)
+        let hook = options.hooks(name) ? options.afterGEMM : nil
+        // Images per group: each needs its patch matrix and conv output until the hook has run.
+        let group = hook == nil ? 1 : Self.hookGroup
+        let colsSize = kk * p, ySize = o * p
+        let scratchSize = group * colsSize + (pool == nil ? 0 : group * ySize)
         x.data.withUnsafeBufferPointer { xp in
             out.data.withUnsafeMutableBufferPointer { op in
                 weight.withUnsafeBufferPointer { wp in
@@ -63,38 +70,32 @@ public struct Conv2D: Sendable {
                             let parts = imageThreads == 1 ? 1 : min(n, imageThreads * 4)
                             Parallelism.forEach(parts, threads: imageThreads) { part in
                                 let images = (n * part / parts)..<(n * (part + 1) / parts)
-                                // Per-chunk scratch: the patch matrix, and the conv output when pooling.
+                                // Per-chunk scratch: the patch matrices, and the conv outputs when
+                                // pooling (else they are computed in `out`).
                                 let scratch = UnsafeMutablePointer<Float>.allocate(capacity: scratchSize)
                                 defer { scratch.deallocate() }
-                                let cols = scratch
-                                for i in images {
-                                    let y = pool == nil ? ob + i * outSize : scratch + kk * p
-                                    im2col(g, image: xb + i * inSize, into: cols)
-                                    PermutedGEMM.multiply(
-                                        m: o, n: p, k: kk, a: wp.baseAddress!, lda: kk, packed: packedWeight,
-                                        b: StridedMatrix(UnsafePointer(cols), rowStride: p, colStride: 1),
-                                        c: StridedMatrix(y, rowStride: p, colStride: 1),
-                                        permutation: pp, threads: gemmThreads)
-                                    if let hook = options.afterGEMM {
-                                        hook(GEMMEvent(layerName: name, shape: gemmShape, batchSize: 1,
-                                                       firstImageIndex: options.firstImageIndex + i,
-                                                       weights: wp.baseAddress!, permutation: pp,
-                                                       bRowStride: p, bColStride: 1, cRowStride: p, cColStride: 1,
-                                                       input: { _ in UnsafePointer(cols) }, output: { _ in y }))
+                                let cols = scratch, ys = scratch + group * colsSize
+                                for first in stride(from: images.lowerBound, to: images.upperBound, by: group) {
+                                    let count = min(group, images.upperBound - first)
+                                    let y = { (j: Int) in pool == nil ? ob + (first + j) * outSize : ys + j * ySize }
+                                    for j in 0..<count {
+                                        im2col(g, image: xb + (first + j) * inSize, into: cols + j * colsSize)
+                                        PermutedGEMM.multiply(
+                                            m: o, n: p, k: kk, a: wp.baseAddress!, lda: kk, packed: packedWeight,
+                                            b: StridedMatrix(UnsafePointer(cols + j * colsSize), rowStride: p, colStride: 1),
+                                            c: StridedMatrix(y(j), rowStride: p, colStride: 1),
+                                            permutation: pp, threads: gemmThreads)
                                     }
-                                    if relu, let pool {
-                                        pool.poolBiasReLU(image: UnsafePointer(y), into: ob + i * outSize, bias: bp.baseAddress!)
-                                        continue
+                                    hook?(GEMMEvent(layerName: name, shape: gemmShape, batchSize: count,
+                                                    firstImageIndex: options.firstImageIndex + first,
+                                                    weights: wp.baseAddress!, permutation: pp,
+                                                    bRowStride: p, bColStride: 1, cRowStride: p, cColStride: 1,
+                                                    input: { j in UnsafePointer(cols + j * colsSize) },
+                                                    output: { j in y(j) }))
+                                    for j in 0..<count {
+                                        finish(y(j), into: ob + (first + j) * outSize, bias: bp.baseAddress!,
+                                               relu: relu, pool: pool)
                                     }
-                                    for c in 0..<o {
-                                        let plane = y + c * p, b = bp[c]
-                                        if relu {
-                                            for j in 0..<p { let v = plane[j] + b; plane[j] = v > 0 ? v : 0 }
-                                        } else {
-                                            for j in 0..<p { plane[j] += b }
-                                        }
-                                    }
-                                    pool?.pool(image: UnsafePointer(y), into: ob + i * outSize, finite: relu)
                                 }
                             }
                         }
@@ -107,6 +108,30 @@ public struct Conv2D: Sendable {
 }
 
 extension Conv2D {
+    /// Most images per `afterGEMM` event (FaultInjector's slot lanes: HAS_SLOT_LANES).
+    public static let hookGroup = Int(HAS_SLOT_LANES)
+
+    /// Bias, ReLU and pool of one image's conv output `y` (O×P) into `out`;
+    /// without a pool, in place (`y` is the image's output).
+    @inline(__always)
+    func finish(_ y: UnsafeMutablePointer<Float>, into out: UnsafeMutablePointer<Float>, bias: UnsafePointer<Float>,
+                relu: Bool, pool: MaxPool2D?) {
+        let o = outChannels, p = geometry.positions
+        if relu, let pool {
+            pool.poolBiasReLU(image: UnsafePointer(y), into: out, bias: bias)
+            return
+        }
+        for c in 0..<o {
+            let plane = y + c * p, b = bias[c]
+            if relu {
+                for j in 0..<p { let v = plane[j] + b; plane[j] = v > 0 ? v : 0 }
+            } else {
+                for j in 0..<p { plane[j] += b }
+            }
+        }
+        pool?.pool(image: UnsafePointer(y), into: out, finite: relu)
+    }
+
     /// Whether conv → ReLU → `pool` can run as one direct kernel (HASKernels
     /// conv_pool.c): 2×2 stride-2 pool, stride-1 conv at most 32 wide, supported CPU.
     func fusesDirectly(_ pool: MaxPool2D) -> Bool {
