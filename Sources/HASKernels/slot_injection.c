@@ -8,6 +8,7 @@
 #include "HASSlotInjection.h"
 #include "HASSplitMix.h"
 #include "HASKernelISA.h"
+#include "slot_corruption.h"
 #include <math.h>
 #include <string.h>
 #if defined(__x86_64__)
@@ -246,31 +247,6 @@ static void tile_products(const float *a, int64_t length, const float *b, int64_
     tile_products_generic(a, length, b, s, columns, products);
 }
 
-// ErrorKind.corrupt as (bits & ~clear | set) ^ flip: the kind picks which of
-// the three the drawn exponent bit goes to, and the fixed bits to clear.
-typedef struct {
-    uint32_t clear_bit, set_bit, flip_bit, clear_fixed;
-} corruption;
-
-static corruption corruption_of(int32_t kind) {
-    corruption c = {0, 0, 0, 0};
-    switch (kind) {
-    case HAS_ERROR_FLIP0: c.clear_bit = ~0u; break;
-    case HAS_ERROR_FLIP1: c.set_bit = ~0u; break;
-    case HAS_ERROR_BITFLIP: c.flip_bit = ~0u; break;
-    case HAS_ERROR_TF32: c.clear_fixed = 0x1FFF; break;
-    case HAS_ERROR_BF16: c.clear_fixed = 0xFFFF; break;
-    default: c.clear_fixed = ~0u; break; // HAS_ERROR_ZERO: every bit cleared, +0.0
-    }
-    return c;
-}
-
-static inline uint32_t corrupt(uint32_t bits, uint64_t draw, corruption c, int32_t exponent_bits) {
-    // ErrorKind.exponentBit: hi32(draw) * count / 2^32.
-    uint32_t mask = 1u << (23 + (uint32_t)(((draw >> 32) * (uint64_t)exponent_bits) >> 32));
-    return ((bits & ~((mask & c.clear_bit) | c.clear_fixed)) | (mask & c.set_bit)) ^ (mask & c.flip_bit);
-}
-
 // c[n] += corrupt(products[n]) - products[n] where failed[n].
 static void apply_generic(const int32_t *failed, const uint64_t *draw, const float *products, float *c,
                           int64_t columns, corruption how, int32_t exponent_bits) {
@@ -279,125 +255,27 @@ static void apply_generic(const int32_t *failed, const uint64_t *draw, const flo
         float p = products[n], corrupted;
         uint32_t bits;
         memcpy(&bits, &p, sizeof bits);
-        bits = corrupt(bits, draw[n], how, exponent_bits);
+        bits = corrupt_at(bits, exponent_bit_of(draw[n], exponent_bits), how);
         memcpy(&corrupted, &bits, sizeof bits);
         c[n] += corrupted - p;
     }
 }
 
 #if defined(__x86_64__)
-// The kind's bit masks in vectors, for correct16_avx512.
-typedef struct {
-    __m512i clear_bit, set_bit, flip_bit, clear_fixed, count;
-} corruption_vectors;
-
-__attribute__((target("avx512f,avx512dq,avx512vl"), always_inline))
-static inline corruption_vectors corruption_vectors_of(corruption how, int32_t exponent_bits) {
-    corruption_vectors v = {_mm512_set1_epi32((int)how.clear_bit), _mm512_set1_epi32((int)how.set_bit),
-                            _mm512_set1_epi32((int)how.flip_bit), _mm512_set1_epi32((int)how.clear_fixed),
-                            _mm512_set1_epi64(exponent_bits)};
-    return v;
-}
-
-// c[n] += corrupt(products[n]) - products[n] for the columns n of mask k (apply_generic's float operations).
-__attribute__((target("avx512f,avx512dq,avx512vl"), always_inline))
-static inline void correct16_avx512(__mmask16 k, const uint64_t *draw, const float *products, float *c,
-                                    const corruption_vectors *v) {
-    const __m512i bit23 = _mm512_set1_epi32(1 << 23);
-    // ErrorKind.exponentBit: hi32(draw) * count / 2^32, for 8 draws at a time.
-    __m512i d0 = _mm512_maskz_loadu_epi64((__mmask8)k, draw);
-    __m512i d1 = _mm512_maskz_loadu_epi64((__mmask8)(k >> 8), draw + 8);
-    __m512i e0 = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(d0, 32), v->count), 32);
-    __m512i e1 = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(d1, 32), v->count), 32);
-    __m512i e = _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(e0)), _mm512_cvtepi64_epi32(e1), 1);
-    __m512i mask = _mm512_sllv_epi32(bit23, e);
-    __m512 p = _mm512_maskz_loadu_ps(k, products);
-    __m512i bits = _mm512_castps_si512(p);
-    __m512i clear = _mm512_or_si512(_mm512_and_si512(mask, v->clear_bit), v->clear_fixed);
-    bits = _mm512_xor_si512(_mm512_or_si512(_mm512_andnot_si512(clear, bits), _mm512_and_si512(mask, v->set_bit)),
-                            _mm512_and_si512(mask, v->flip_bit));
-    __m512 delta = _mm512_sub_ps(_mm512_castsi512_ps(bits), p);
-    __m512 cv = _mm512_maskz_loadu_ps(k, c);
-    // When both are NaN, x86 returns the first operand's payload, and the scalar paths
-    // (Swift's `c += corrupted - p`, apply_generic) compile to addss with the difference
-    // first. The compiler may swap the operands of an add, so a NaN difference is taken as is.
-    __m512 sum = _mm512_mask_mov_ps(_mm512_add_ps(cv, delta), _mm512_cmp_ps_mask(delta, delta, _CMP_UNORD_Q), delta);
-    _mm512_mask_storeu_ps(c, k, sum);
-}
-
 // apply_generic, 16 columns at a time (the same float operations, masked to the failing columns).
-__attribute__((target("avx512f,avx512dq,avx512vl")))
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
 static void apply_avx512(const int32_t *failed, const uint64_t *draw, const float *products, float *c,
                          int64_t columns, corruption how, int32_t exponent_bits) {
-    const corruption_vectors v = corruption_vectors_of(how, exponent_bits);
+    const corruption_vectors v = corruption_vectors_of(how);
     for (int64_t n0 = 0; n0 < columns; n0 += 16) {
         int64_t left = columns - n0;
         __mmask16 inside = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
         __mmask16 k = _mm512_mask_test_epi32_mask(inside, _mm512_maskz_loadu_epi32(inside, failed + n0),
                                                   _mm512_set1_epi32(-1));
-        if (k) correct16_avx512(k, draw + n0, products + n0, c + n0, &v);
+        if (k) correct16_avx512(k, exponent_bits16_avx512(k, draw + n0, exponent_bits), products + n0, c + n0, &v);
     }
 }
 #endif
-
-// The fail bits first + n, n in [0, 16), of one lane of has_decide_slot_lanes
-// (reads up to 3 bytes past bit first + 15's byte: the lanes' padding).
-static inline uint32_t fail_bits16(const uint8_t *fails, int64_t first) {
-    uint32_t word;
-    memcpy(&word, fails + (first >> 3), sizeof word);
-    return (word >> (first & 7)) & 0xFFFFu;
-}
-
-// Columns n < columns (from 16-column block n0) whose bit first + n is set.
-static inline uint32_t fail_bits_block(const uint8_t *fails, int64_t first, int64_t n0, int64_t columns) {
-    int64_t left = columns - n0;
-    uint32_t inside = left >= 16 ? 0xFFFFu : (1u << left) - 1;
-    return fail_bits16(fails, first + n0) & inside;
-}
-
-static void apply_bits_generic(const uint8_t *fails, int64_t first, const uint64_t *draw, const float *products,
-                               float *c, int64_t columns, corruption how, int32_t exponent_bits) {
-    for (int64_t n = 0; n < columns; n++) {
-        int64_t bit = first + n;
-        if (!((fails[bit >> 3] >> (bit & 7)) & 1)) continue;
-        float p = products[n], corrupted;
-        uint32_t bits;
-        memcpy(&bits, &p, sizeof bits);
-        bits = corrupt(bits, draw[n], how, exponent_bits);
-        memcpy(&corrupted, &bits, sizeof bits);
-        c[n] += corrupted - p;
-    }
-}
-
-#if defined(__x86_64__)
-__attribute__((target("avx512f,avx512dq,avx512vl")))
-static void apply_bits_avx512(const uint8_t *fails, int64_t first, const uint64_t *draw, const float *products,
-                              float *c, int64_t columns, corruption how, int32_t exponent_bits) {
-    const corruption_vectors v = corruption_vectors_of(how, exponent_bits);
-    for (int64_t n0 = 0; n0 < columns; n0 += 16) {
-        __mmask16 k = (__mmask16)fail_bits_block(fails, first, n0, columns);
-        if (k) correct16_avx512(k, draw + n0, products + n0, c + n0, &v);
-    }
-}
-#endif
-
-int64_t has_apply_tile_lane(const uint8_t *fails, int64_t first, const uint64_t *draws, const float *a,
-                            int64_t length, const float *b, int64_t b_row_stride, float *c, int64_t columns,
-                            int32_t kind, int32_t exponent_bits, float *products) {
-    int64_t count = 0;
-    for (int64_t n0 = 0; n0 < columns; n0 += 16) count += __builtin_popcount(fail_bits_block(fails, first, n0, columns));
-    if (count == 0) return 0;
-    const corruption how = corruption_of(kind);
-    tile_products(a, length, b, b_row_stride, columns, products);
-#if defined(__x86_64__)
-    if (has_avx512()) {
-        apply_bits_avx512(fails, first, draws, products, c, columns, how, exponent_bits);
-        return count;
-    }
-#endif
-    apply_bits_generic(fails, first, draws, products, c, columns, how, exponent_bits);
-    return count;
-}
 
 int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const float *a, int64_t length,
                               const float *b, int64_t b_row_stride, float *c, int64_t columns,
@@ -466,7 +344,7 @@ int64_t has_inject_dense_slots(has_slot_stream *stream, uint64_t threshold, int6
         float p = products[indices[i]], corrupted;
         uint32_t bits;
         memcpy(&bits, &p, sizeof bits);
-        bits = corrupt(bits, draws[i], how, exponent_bits);
+        bits = corrupt_at(bits, exponent_bit_of(draws[i], exponent_bits), how);
         memcpy(&corrupted, &bits, sizeof bits);
         c[row * c_row_stride] += corrupted - p;
     }

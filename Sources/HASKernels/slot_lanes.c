@@ -1,164 +1,246 @@
-// The slot-by-slot walk of up to 16 images of one PE at once (see
-// HASSlotInjection.h, has_decide_slot_lanes). One stream's walk is a chain:
-// where the next slot pair's word sits depends on how many of the last pair
-// failed, so has_decide_slots spends a dependent load per two pairs. The
-// images of a PE share its threshold and differ only in their starting
-// states, so here each 64-bit lane of a vector walks one image's stream,
-// computing its outputs on the fly (output n of a SplitMix64 stream is
-// mix(state + n * gamma)), without tables or branches. In C because Swift
-// cannot compile a function for AVX-512 or AVX2 and pick it at run time.
+// The slot path of the fault simulator for a group of images (see
+// HASSlotInjection.h): the slot-by-slot walk of up to 16 images of one PE at
+// once (has_decide_slot_codes), the products of several rows of a K tile at
+// once (has_tile_products_rows) and one row's corrections from the walk's
+// codes (has_apply_slot_codes).
+//
+// One stream's walk is a chain: where the next pair of slots takes its word
+// depends on how many of the last pair failed, so has_decide_slots spends a
+// dependent load per two pairs. The images of a PE share its threshold and
+// differ only in their starting states, so here each 64-bit lane of a vector
+// walks one image's stream, computing its outputs on the fly (output n of a
+// SplitMix64 stream is mix(state + n * gamma)), without tables or branches.
+// A correction needs only the exponent bit a draw picks, so the walk keeps one
+// byte per slot instead of the 8-byte draw: a block's decisions for a group of
+// images stay in the L2 cache. In C because Swift cannot compile a function
+// for AVX-512 and pick it at run time.
 #include "HASSlotInjection.h"
 #include "HASSplitMix.h"
 #include "HASKernelISA.h"
+#include "slot_corruption.h"
+#include <math.h>
 #include <string.h>
-#if defined(__x86_64__)
-#include <immintrin.h>
-#endif
 
 #define GAMMA HAS_SPLITMIX_GAMMA
 
 // The slow twin, straight from the walk's definition: per pair of slots one
 // word (low half decides the even slot, high half the odd one), then one draw
 // per failing slot, in that order.
-static void decide_lanes_generic(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
-                                 int64_t stride, uint64_t *draws, uint8_t *fails) {
-    const int64_t padded = (slots + 7) & ~(int64_t)7, row = stride / 8;
+static void decide_codes_generic(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
+                                 int64_t stride, int32_t exponent_bits, uint8_t *codes) {
+    const int64_t padded = (slots + 7) & ~(int64_t)7;
     for (int64_t i = 0; i < lanes; i++) {
         uint64_t x = states[i];
-        uint64_t *d = draws + i * stride;
-        uint8_t *f = fails + i * row;
-        memset(f, 0, (size_t)(padded / 8));
+        uint8_t *code = codes + i * stride;
         for (int64_t n = 0; n < padded; n += 2) {
             x += GAMMA;
             uint64_t w = has_splitmix_mix(x);
+            code[n] = code[n + 1] = HAS_SLOT_PASSES;
             if ((w & 0xFFFFFFFFULL) < threshold) {
                 x += GAMMA;
-                d[n] = has_splitmix_mix(x);
-                f[n >> 3] |= (uint8_t)(1u << (n & 7));
+                code[n] = (uint8_t)exponent_bit_of(has_splitmix_mix(x), exponent_bits);
             }
             if ((w >> 32) < threshold) {
                 x += GAMMA;
-                d[n + 1] = has_splitmix_mix(x);
-                f[(n + 1) >> 3] |= (uint8_t)(1u << ((n + 1) & 7));
+                code[n + 1] = (uint8_t)exponent_bit_of(has_splitmix_mix(x), exponent_bits);
             }
         }
     }
 }
 
-// An 8×8 bit matrix in a word (bit 8r + c is row r, column c), transposed
-// (Hacker's Delight, transpose8): byte n = slot n's lanes becomes byte i =
-// lane i's slots.
-static inline uint64_t transpose_bits8(uint64_t x) {
-    uint64_t t;
-    t = (x ^ (x >> 7)) & 0x00AA00AA00AA00AAULL;
-    x = x ^ t ^ (t << 7);
-    t = (x ^ (x >> 14)) & 0x0000CCCC0000CCCCULL;
-    x = x ^ t ^ (t << 14);
-    t = (x ^ (x >> 28)) & 0x00000000F0F0F0F0ULL;
-    x = x ^ t ^ (t << 28);
-    return x;
+static void products_rows_generic(const float *const *a_rows, int64_t count, int64_t length, const float *b,
+                                  int64_t s, int64_t columns, float *products, int64_t stride) {
+    for (int64_t r = 0; r < count; r++) {
+        const float *a = a_rows[r];
+        float *p = products + r * stride;
+        for (int64_t n = 0; n < columns; n++) p[n] = 0.0f;
+        for (int64_t k = 0; k < length; k++) {
+            const float ak = a[k];
+            const float *bk = b + k * s;
+            for (int64_t n = 0; n < columns; n++) p[n] = fmaf(ak, bk[n], p[n]);
+        }
+    }
 }
 
-// Lanes first..first+7's fail bits of 8 slots (byte n of `m`: slot n, bit i: lane first + i).
-static inline void store_fail_bits8(uint64_t m, uint8_t *fails, int64_t row, int64_t n0) {
-    uint64_t t = transpose_bits8(m);
-    for (int i = 0; i < 8; i++) fails[i * row + n0 / 8] = (uint8_t)(t >> (8 * i));
+static int64_t apply_codes_generic(const uint8_t *codes, const float *products, float *c, int64_t columns,
+                                   corruption how) {
+    int64_t faults = 0;
+    for (int64_t n = 0; n < columns; n++) {
+        if (codes[n] == HAS_SLOT_PASSES) continue;
+        float p = products[n], corrupted;
+        uint32_t bits;
+        memcpy(&bits, &p, sizeof bits);
+        bits = corrupt_at(bits, codes[n], how);
+        memcpy(&corrupted, &bits, sizeof bits);
+        c[n] += corrupted - p;
+        faults++;
+    }
+    return faults;
 }
 
 #if defined(__x86_64__)
-#define AVX512_WALK __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw"), always_inline)) static inline
-
-AVX512_WALK __m512i mix8(__m512i z) {
+SLOT_AVX512 __m512i mix8(__m512i z) {
     z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 30)), _mm512_set1_epi64((long long)0xBF58476D1CE4E5B9ULL));
     z = _mm512_mullo_epi64(_mm512_xor_si512(z, _mm512_srli_epi64(z, 27)), _mm512_set1_epi64((long long)0x94D049BB133111EBULL));
     return _mm512_xor_si512(z, _mm512_srli_epi64(z, 31));
 }
 
+// exponent_bit_of in each 64-bit lane where `fails`, else HAS_SLOT_PASSES, as 8 bytes.
+SLOT_AVX512 __m128i codes8(__m512i draw, __mmask8 fails, __m512i count) {
+    __m512i e = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(draw, 32), count), 32);
+    return _mm512_cvtepi64_epi8(_mm512_mask_mov_epi64(_mm512_set1_epi64(HAS_SLOT_PASSES), fails, e));
+}
+
 // One pair of slots in 8 lanes (x: each lane's stream position): the word and
 // both possible draws are computed, then picked by the failures.
-AVX512_WALK void pair8(__m512i *x, __m512i threshold, __m512i *low_draw, __m512i *high_draw, uint64_t *low,
-                       uint64_t *high) {
+SLOT_AVX512 void pair8(__m512i *x, __m512i threshold, __m512i count, __m128i *low_codes, __m128i *high_codes) {
     const __m512i g = _mm512_set1_epi64((long long)GAMMA);
     const __m512i x1 = _mm512_add_epi64(*x, g), x2 = _mm512_add_epi64(x1, g), x3 = _mm512_add_epi64(x2, g);
     const __m512i w = mix8(x1), d1 = mix8(x2), d2 = mix8(x3);
     const __mmask8 l = _mm512_cmplt_epu64_mask(_mm512_and_si512(w, _mm512_set1_epi64(0xFFFFFFFFLL)), threshold);
     const __mmask8 h = _mm512_cmplt_epu64_mask(_mm512_srli_epi64(w, 32), threshold);
-    *low_draw = d1;
-    *high_draw = _mm512_mask_blend_epi64(l, d1, d2);
+    *low_codes = codes8(d1, l, count);
+    *high_codes = codes8(_mm512_mask_blend_epi64(l, d1, d2), h, count);
     __m512i next = _mm512_mask_add_epi64(x1, l, x1, g);
     *x = _mm512_mask_add_epi64(next, h, next, g);
-    *low = l;
-    *high = h;
 }
 
-// d[n] = slot n's draws of 8 lanes → lane i's draws of slots n0..n0+7 at draws + i * stride + n0.
-AVX512_WALK void store_draws8(const __m512i d[8], uint64_t *draws, int64_t stride, int64_t n0) {
-    const __m512i pair_low = _mm512_setr_epi64(0, 1, 8, 9, 4, 5, 12, 13);
-    const __m512i pair_high = _mm512_setr_epi64(2, 3, 10, 11, 6, 7, 14, 15);
-    const __m512i half_low = _mm512_setr_epi64(0, 1, 2, 3, 8, 9, 10, 11);
-    const __m512i half_high = _mm512_setr_epi64(4, 5, 6, 7, 12, 13, 14, 15);
-    __m512i a[8], b[8], lane[8];
+// r[n] = slot n's codes of 8 lanes (low 8 bytes) → lane i's codes of slots n0..n0+7.
+SLOT_AVX512 void store_codes8(const __m128i r[8], uint8_t *codes, int64_t stride, int64_t n0) {
+    __m128i a0 = _mm_unpacklo_epi8(r[0], r[1]), a1 = _mm_unpacklo_epi8(r[2], r[3]);
+    __m128i a2 = _mm_unpacklo_epi8(r[4], r[5]), a3 = _mm_unpacklo_epi8(r[6], r[7]);
+    __m128i b0 = _mm_unpacklo_epi16(a0, a1), b1 = _mm_unpackhi_epi16(a0, a1);   // slots 0–3 of lanes 0–3, 4–7
+    __m128i b2 = _mm_unpacklo_epi16(a2, a3), b3 = _mm_unpackhi_epi16(a2, a3);   // slots 4–7
+    __m128i lanes[4] = {_mm_unpacklo_epi32(b0, b2), _mm_unpackhi_epi32(b0, b2),  // lanes 0, 1 | 2, 3
+                        _mm_unpacklo_epi32(b1, b3), _mm_unpackhi_epi32(b1, b3)}; // lanes 4, 5 | 6, 7
     for (int q = 0; q < 4; q++) {
-        a[2 * q] = _mm512_unpacklo_epi64(d[2 * q], d[2 * q + 1]);     // slots 2q, 2q+1 of lanes 0, 2, 4, 6
-        a[2 * q + 1] = _mm512_unpackhi_epi64(d[2 * q], d[2 * q + 1]); // of lanes 1, 3, 5, 7
+        _mm_storel_epi64((__m128i *)(codes + (2 * q) * stride + n0), lanes[q]);
+        _mm_storel_epi64((__m128i *)(codes + (2 * q + 1) * stride + n0), _mm_unpackhi_epi64(lanes[q], lanes[q]));
     }
-    for (int h = 0; h < 2; h++) {       // slots 0–3, then 4–7
-        for (int odd = 0; odd < 2; odd++) {
-            __m512i u = a[4 * h + odd], v = a[4 * h + 2 + odd];
-            b[4 * h + odd] = _mm512_permutex2var_epi64(u, pair_low, v);      // lanes odd, odd + 4
-            b[4 * h + 2 + odd] = _mm512_permutex2var_epi64(u, pair_high, v); // lanes odd + 2, odd + 6
-        }
-    }
-    for (int i = 0; i < 4; i++) {
-        lane[i] = _mm512_permutex2var_epi64(b[i], half_low, b[4 + i]);
-        lane[i + 4] = _mm512_permutex2var_epi64(b[i], half_high, b[4 + i]);
-    }
-    // b[0]: lanes 0/4, b[1]: 1/5, b[2]: 2/6, b[3]: 3/7 (slots 0–3); b[4..7] the same for slots 4–7.
-    for (int i = 0; i < 8; i++) _mm512_storeu_si512((void *)(draws + i * stride + n0), lane[i]);
 }
 
 // G groups of 8 lanes (G = 1 or 2), walked side by side so that one group's
-// chain (mix latency) overlaps the other's.
-AVX512_WALK void decide_lanes_avx512_groups(const uint64_t *states, uint64_t threshold, int64_t slots,
-                                            int64_t stride, uint64_t *draws, uint8_t *fails, const int G) {
-    const int64_t padded = (slots + 7) & ~(int64_t)7, row = stride / 8;
-    const __m512i t = _mm512_set1_epi64((long long)threshold);
+// chain (the latency of mix) overlaps the other's.
+SLOT_AVX512 void decide_codes_groups(const uint64_t *states, uint64_t threshold, int64_t slots, int64_t stride,
+                                     int32_t exponent_bits, uint8_t *codes, const int G) {
+    const int64_t padded = (slots + 7) & ~(int64_t)7;
+    const __m512i t = _mm512_set1_epi64((long long)threshold), count = _mm512_set1_epi64(exponent_bits);
     __m512i x[2];
     for (int g = 0; g < G; g++) x[g] = _mm512_loadu_si512((const void *)(states + 8 * g));
     for (int64_t n0 = 0; n0 < padded; n0 += 8) {
-        __m512i d[2][8];
-        uint64_t m[2] = {0, 0};
+        __m128i r[2][8];
         for (int q = 0; q < 4; q++) {
-            for (int g = 0; g < G; g++) {
-                uint64_t low, high;
-                pair8(&x[g], t, &d[g][2 * q], &d[g][2 * q + 1], &low, &high);
-                m[g] |= low << (16 * q) | high << (16 * q + 8);
-            }
+            for (int g = 0; g < G; g++) pair8(&x[g], t, count, &r[g][2 * q], &r[g][2 * q + 1]);
         }
-        for (int g = 0; g < G; g++) {
-            store_draws8(d[g], draws + 8 * g * stride, stride, n0);
-            store_fail_bits8(m[g], fails + 8 * g * row, row, n0);
-        }
+        for (int g = 0; g < G; g++) store_codes8(r[g], codes + 8 * g * stride, stride, n0);
     }
 }
 
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void decide_lanes_avx512(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
-                                int64_t stride, uint64_t *draws, uint8_t *fails) {
+static void decide_codes_avx512(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
+                                int64_t stride, int32_t exponent_bits, uint8_t *codes) {
     uint64_t padded_states[HAS_SLOT_LANES];
     for (int i = 0; i < HAS_SLOT_LANES; i++) padded_states[i] = states[i < lanes ? i : 0];
-    if (lanes > 8) decide_lanes_avx512_groups(padded_states, threshold, slots, stride, draws, fails, 2);
-    else decide_lanes_avx512_groups(padded_states, threshold, slots, stride, draws, fails, 1);
+    if (lanes > 8) decide_codes_groups(padded_states, threshold, slots, stride, exponent_bits, codes, 2);
+    else decide_codes_groups(padded_states, threshold, slots, stride, exponent_bits, codes, 1);
+}
+
+// R rows × 16·V columns from column n0 (masked past `columns`), in registers:
+// each lane one FMA chain over k, as products_rows_generic.
+SLOT_AVX512 void products_block_avx512(const float *const *a, int64_t length, const float *b, int64_t s, int64_t n0,
+                                       int64_t columns, float *products, int64_t stride, const int R, const int V) {
+    __mmask16 mask[4];
+    __m512 acc[4][4];
+    for (int v = 0; v < V; v++) {
+        int64_t left = columns - n0 - 16 * v;
+        mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
+        for (int r = 0; r < R; r++) acc[r][v] = _mm512_setzero_ps();
+    }
+    for (int64_t k = 0; k < length; k++) {
+        __m512 bk[4];
+        for (int v = 0; v < V; v++) bk[v] = _mm512_maskz_loadu_ps(mask[v], b + k * s + n0 + 16 * v);
+        for (int r = 0; r < R; r++) {
+            const __m512 ak = _mm512_set1_ps(a[r][k]);
+            for (int v = 0; v < V; v++) acc[r][v] = _mm512_fmadd_ps(ak, bk[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(products + r * stride + n0 + 16 * v, mask[v], acc[r][v]);
+    }
+}
+
+// Four rows at a time (each B vector feeds four chains), 64 columns, then 16.
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw,fma")))
+static void products_rows_avx512(const float *const *a_rows, int64_t count, int64_t length, const float *b,
+                                 int64_t s, int64_t columns, float *products, int64_t stride) {
+    int64_t r = 0;
+    for (; r + 4 <= count; r += 4) {
+        int64_t n0 = 0;
+        for (; columns - n0 > 48; n0 += 64)
+            products_block_avx512(a_rows + r, length, b, s, n0, columns, products + r * stride, stride, 4, 4);
+        for (; n0 < columns; n0 += 16)
+            products_block_avx512(a_rows + r, length, b, s, n0, columns, products + r * stride, stride, 4, 1);
+    }
+    for (; r < count; r++) {
+        int64_t n0 = 0;
+        for (; columns - n0 > 48; n0 += 64)
+            products_block_avx512(a_rows + r, length, b, s, n0, columns, products + r * stride, stride, 1, 4);
+        for (; n0 < columns; n0 += 16)
+            products_block_avx512(a_rows + r, length, b, s, n0, columns, products + r * stride, stride, 1, 1);
+    }
+}
+
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+static int64_t apply_codes_avx512(const uint8_t *codes, const float *products, float *c, int64_t columns,
+                                  corruption how) {
+    const corruption_vectors v = corruption_vectors_of(how);
+    const __m128i passes = _mm_set1_epi8((char)HAS_SLOT_PASSES);
+    int64_t faults = 0;
+    for (int64_t n0 = 0; n0 < columns; n0 += 16) {
+        int64_t left = columns - n0;
+        __mmask16 inside = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
+        __m128i code = _mm_maskz_loadu_epi8(inside, codes + n0);
+        __mmask16 k = _mm_mask_cmpneq_epi8_mask(inside, code, passes);
+        if (!k) continue;
+        faults += __builtin_popcount(k);
+        correct16_avx512(k, _mm512_cvtepu8_epi32(code), products + n0, c + n0, &v);
+    }
+    return faults;
 }
 #endif
 
-void has_decide_slot_lanes(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
-                           int64_t stride, uint64_t *draws, uint8_t *fails) {
+void has_decide_slot_codes(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
+                           int64_t stride, int32_t exponent_bits, uint8_t *codes) {
 #if defined(__x86_64__)
     if (has_isa() >= HAS_ISA_AVX512) {
-        decide_lanes_avx512(states, lanes, threshold, slots, stride, draws, fails);
+        decide_codes_avx512(states, lanes, threshold, slots, stride, exponent_bits, codes);
         return;
     }
 #endif
-    decide_lanes_generic(states, lanes, threshold, slots, stride, draws, fails);
+    decide_codes_generic(states, lanes, threshold, slots, stride, exponent_bits, codes);
+}
+
+int has_slot_codes_fail(const uint8_t *codes, int64_t count) {
+    uint8_t all = HAS_SLOT_PASSES;
+    for (int64_t n = 0; n < count; n++) all &= codes[n];
+    return all != HAS_SLOT_PASSES;
+}
+
+void has_tile_products_rows(const float *const *a_rows, int64_t count, int64_t length, const float *b,
+                            int64_t b_row_stride, int64_t columns, float *products, int64_t products_stride) {
+#if defined(__x86_64__)
+    if (has_isa() >= HAS_ISA_AVX512) {
+        products_rows_avx512(a_rows, count, length, b, b_row_stride, columns, products, products_stride);
+        return;
+    }
+#endif
+    products_rows_generic(a_rows, count, length, b, b_row_stride, columns, products, products_stride);
+}
+
+int64_t has_apply_slot_codes(const uint8_t *codes, const float *products, float *c, int64_t columns, int32_t kind) {
+    const corruption how = corruption_of(kind);
+#if defined(__x86_64__)
+    if (has_isa() >= HAS_ISA_AVX512) return apply_codes_avx512(codes, products, c, columns, how);
+#endif
+    return apply_codes_generic(codes, products, c, columns, how);
 }

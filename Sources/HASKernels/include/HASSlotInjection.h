@@ -77,32 +77,40 @@ int64_t has_inject_dense_slots(has_slot_stream *stream, uint64_t threshold, int6
 /// Returns the number of faults.
 int64_t has_decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t slots, has_slot_scratch scratch);
 
-/// Streams has_decide_slot_lanes walks at once: the images of one PE.
+/// Streams has_decide_slot_codes walks at once: the images of one PE.
 #define HAS_SLOT_LANES 16
+
+/// has_decide_slot_codes's code of a slot that does not fail.
+#define HAS_SLOT_PASSES 0xFF
 
 /// The slot-by-slot walk of has_decide_slots for the streams of up to
 /// HAS_SLOT_LANES images of one PE at once, each from its start (state
-/// `states[i]`, no carried word) over its first `slots` slots. For lane i
-/// (i < lanes) and slot n < slots: bit n of fails[i * (stride / 8) ...] (bit n
-/// of byte n / 8, little-endian) is set where slot n fails, and
-/// draws[i * stride + n] is its draw (meaningless where it does not fail).
-/// `stride` is a multiple of 8 and at least `slots`; draws and fails hold
-/// HAS_SLOT_LANES lanes (lanes ≥ `lanes` and slots ≥ `slots` up to the next
-/// multiple of 8 are written with meaningless values), and fails has 8 bytes
-/// after its last lane for has_apply_tile_lane's reads.
-/// The images share the PE's threshold, so their streams can be walked in the
-/// lanes of one vector (the walk of one stream is a chain of dependent loads).
-void has_decide_slot_lanes(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
-                           int64_t stride, uint64_t *draws, uint8_t *fails);
+/// `states[i]`, no carried word) over its first `slots` slots, written as one
+/// byte per slot: codes[i * stride + n] is HAS_SLOT_PASSES where slot n of
+/// lane i does not fail, else the exponent bit its draw picks
+/// (ErrorKind.exponentBit with `exponent_bits` bits), the only thing a
+/// correction needs of the draw. `stride` is a multiple of 8 and at least
+/// `slots`; `codes` holds HAS_SLOT_LANES lanes (lanes ≥ `lanes`, and slots
+/// from `slots` to the next multiple of 8, get meaningless codes).
+/// The images share the PE's threshold, so their streams walk side by side in
+/// the lanes of a vector (one stream's walk is a chain of dependent steps).
+void has_decide_slot_codes(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
+                           int64_t stride, int32_t exponent_bits, uint8_t *codes);
 
-/// One tile of one image after has_decide_slot_lanes: the columns n < columns
-/// whose bit first + n is set in `fails` (one lane's bits) fail with draw
-/// draws[n] (`draws` at the tile's first slot); each is corrected as by
-/// has_inject_tile_slots (P the FMA chain over the tile, c[n] += P~ - P).
-/// `products` holds `columns` floats. Returns the number of faults.
-int64_t has_apply_tile_lane(const uint8_t *fails, int64_t first, const uint64_t *draws, const float *a,
-                            int64_t length, const float *b, int64_t b_row_stride, float *c, int64_t columns,
-                            int32_t kind, int32_t exponent_bits, float *products);
+/// Whether any of codes[0..<count] is a fault.
+int has_slot_codes_fail(const uint8_t *codes, int64_t count);
+
+/// P of `count` rows of one K tile: products[r * products_stride + n] = the FMA
+/// chain over k in [0, length) of a_rows[r][k] * b[k * b_row_stride + n], k
+/// ascending, from 0 (has_partial_product), for n < columns (B's columns contiguous).
+void has_tile_products_rows(const float *const *a_rows, int64_t count, int64_t length, const float *b,
+                            int64_t b_row_stride, int64_t columns, float *products, int64_t products_stride);
+
+/// The corrections of one row of one tile: for every column n < columns whose
+/// code is not HAS_SLOT_PASSES, in ascending order, c[n] += P~ - P (in float)
+/// with P = products[n] and P~ = P corrupted by `kind` at exponent bit codes[n]
+/// (as has_inject_tile_slots). Returns the number of faults.
+int64_t has_apply_slot_codes(const uint8_t *codes, const float *products, float *c, int64_t columns, int32_t kind);
 
 /// Whether has_inject_tile_slots runs on hardware FMA (x86-64 without FMA: fmaf
 /// from libm for every column of a tile, slower than one dot product per fault).

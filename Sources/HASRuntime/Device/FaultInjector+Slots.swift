@@ -5,11 +5,13 @@ import HASKernels
 /// draws) without a `FaultEvent` or a closure per fault; and the same walk for
 /// the corrections of dense layers' perTile strategy (`applyTileProductsBySlots`).
 /// High-rate PEs (`.bernoulli`, `.always`) decide the slots of a group of up to
-/// 16 images at once (`has_decide_slot_lanes`: one image's stream per vector
-/// lane) and correct a whole tile at a time (`has_apply_tile_lane`: P of all
-/// the tile's columns in one vectorised FMA pass, the same FMA chains as
-/// `has_partial_product`); low-rate PEs (`.geometric`) gather their few faults
-/// for `has_partial_products`.
+/// 16 images at once (`has_decide_slot_codes`: one image's stream per vector
+/// lane, one byte per slot), then each K tile's products are computed for all
+/// of a block's rows with faults in one register-blocked pass
+/// (`has_tile_products_rows`, the same FMA chains as `has_partial_product`) and
+/// each row's corrections applied 16 columns at a time
+/// (`has_apply_slot_codes`); low-rate PEs (`.geometric`) gather their few
+/// faults for `has_partial_products`.
 /// Each element receives its corrections in the sampler's order, so results are
 /// bit-identical to the perFault strategy. Reports no corrections.
 extension FaultInjector {
@@ -20,8 +22,8 @@ extension FaultInjector {
         let perm = event.permutation
         let kindCode = profile.kind.kernelCode, bits = Int32(profile.exponentBits.count)
         let kind = profile.kind, exponentBits = profile.exponentBits
-        // Slot path: the decisions of a group of images of one PE; block 0 has the most slots.
-        let lanes = SlotLanes(capacity: map.slots(onBlock: 0), columns: columns)
+        // Slot path: a block's decisions for a group of images; block 0 has the most slots.
+        let lanes = SlotLanes(threads: threads, capacity: map.slots(onBlock: 0), columns: columns)
         // Geometric path: faults gathered for has_partial_products.
         let batch = PartialProductBatch<(image: Int, target: Int, draw: UInt64)>(bRowStride: bRow)
         // Applies a gathered geometric fault (in order, before any later correction).
@@ -29,48 +31,23 @@ extension FaultInjector {
             let corrupted = kind.corrupt(p, draw: f.draw, exponentBits: exponentBits)
             event.output(f.image)[f.target] += corrupted - p
         }
-        // Block-major (the sampler goes thread-major): an element (row, column) is only ever
-        // corrected by the PEs of one thread, still in block order, while one block's tiles
-        // (the same B rows for all its threads) stay in cache.
+        // Block by block (the sampler goes thread-major): an element (row, column) is only
+        // ever corrected by the PEs of one thread, still in block order, while one block's
+        // tiles (the same B rows for all its threads) stay in cache.
+        var slotThreads: [(thread: Int, activeTiles: Int, threshold: UInt64)] = []
+        slotThreads.reserveCapacity(threads)
         for s in 0..<blocks {
             let slots = map.slots(onBlock: s)
             if slots == 0 { continue }
+            slotThreads.removeAll(keepingCapacity: true)
             for t in 0..<threads {
                 let pe = s * threads + t
-                let mode = sampler.modes[pe]
-                switch mode {
+                switch sampler.modes[pe] {
                 case .never: continue
                 case .always, .bernoulli:
-                    batch.flush(apply)
-                    // The PE's active tiles (a prefix; idle ones draw nothing), for groups of images at once.
+                    // Its active tiles are a prefix (idle ones draw nothing).
                     let active = map.activeTiles(block: s, thread: t)
-                    if active == 0 { continue }
-                    for first in stride(from: images.lowerBound, to: images.upperBound, by: SlotLanes.lanes) {
-                        let count = min(SlotLanes.lanes, images.upperBound - first)
-                        for j in 0..<count {
-                            lanes.states[j] = FaultKeys.stream(seed: seed, layer: layer.key,
-                                                               image: datasetIndex(event, first + j), pe: pe).state
-                        }
-                        lanes.decide(lanes: count, threshold: mode.slotThreshold, slots: active * columns)
-                        for j in 0..<count {
-                            let input = event.input(first + j), output = event.output(first + j)
-                            let fails = lanes.fails(lane: j), draws = lanes.draws(lane: j)
-                            var l = s / kTiles, m = s - l * kTiles
-                            for tile in 0..<active {
-                                if tile > 0 {
-                                    m += blocks
-                                    while m >= kTiles { m -= kTiles; l += 1 }
-                                }
-                                let r = l * threads + t
-                                let row = perm.map { Int($0[r]) } ?? r
-                                let range = map.kRange(kTile: m)
-                                _ = has_apply_tile_lane(fails, Int64(tile * columns), draws + tile * columns,
-                                                        a + row * k + range.lowerBound, Int64(range.count),
-                                                        input + range.lowerBound * bRow, Int64(bRow), output + row * cRow,
-                                                        Int64(columns), kindCode, bits, lanes.products)
-                            }
-                        }
-                    }
+                    if active > 0 { slotThreads.append((t, active, sampler.modes[pe].slotThreshold)) }
                 case .geometric(let inverseLog):
                     for i in images {
                         var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: datasetIndex(event, i), pe: pe)
@@ -86,8 +63,51 @@ extension FaultInjector {
                     }
                 }
             }
+            batch.flush(apply)
+            if slotThreads.isEmpty { continue }
+            let tiles = slotThreads.map(\.activeTiles).max()!
+            for first in stride(from: images.lowerBound, to: images.upperBound, by: SlotLanes.lanes) {
+                let count = min(SlotLanes.lanes, images.upperBound - first)
+                for (t, active, threshold) in slotThreads {
+                    for j in 0..<count {
+                        lanes.states[j] = FaultKeys.stream(seed: seed, layer: layer.key,
+                                                           image: datasetIndex(event, first + j), pe: s * threads + t).state
+                    }
+                    lanes.decide(thread: t, lanes: count, threshold: threshold, slots: active * columns, exponentBits: bits)
+                }
+                for j in 0..<count {
+                    let input = event.input(first + j), output = event.output(first + j)
+                    var l = s / kTiles, m = s - l * kTiles
+                    for tile in 0..<tiles {
+                        if tile > 0 {
+                            m += blocks
+                            while m >= kTiles { m -= kTiles; l += 1 }
+                        }
+                        let range = map.kRange(kTile: m)
+                        // The rows of this tile with faults: their products in one pass, then each row's corrections.
+                        var needed = 0
+                        for (t, active, _) in slotThreads where tile < active {
+                            let codes = lanes.codes(thread: t, lane: j, slot: tile * columns)
+                            if has_slot_codes_fail(codes, Int64(columns)) == 0 { continue }
+                            let r = l * threads + t
+                            let row = perm.map { Int($0[r]) } ?? r
+                            lanes.aRows[needed] = a + row * k + range.lowerBound
+                            lanes.productThreads[needed] = t
+                            needed += 1
+                        }
+                        if needed == 0 { continue }
+                        has_tile_products_rows(lanes.aRows, Int64(needed), Int64(range.count), input + range.lowerBound * bRow,
+                                               Int64(bRow), Int64(columns), lanes.products, Int64(columns))
+                        for q in 0..<needed {
+                            let t = lanes.productThreads[q], r = l * threads + t
+                            let row = perm.map { Int($0[r]) } ?? r
+                            _ = has_apply_slot_codes(lanes.codes(thread: t, lane: j, slot: tile * columns),
+                                                     lanes.products + q * columns, output + row * cRow, Int64(columns), kindCode)
+                        }
+                    }
+                }
+            }
         }
-        batch.flush(apply)
     }
 }
 

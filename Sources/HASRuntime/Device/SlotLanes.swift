@@ -1,38 +1,51 @@
 import HASKernels
 
-/// One worker's scratch for `has_decide_slot_lanes`: the slot decisions of up
-/// to `HAS_SLOT_LANES` images of one PE (fail bits and draws per image), for
-/// PEs of up to `capacity` slots, and one tile's products.
+/// One worker's scratch for the slot path over a group of images
+/// (`FaultInjector.injectBySlots`): the slot codes of every thread of one
+/// block for up to `HAS_SLOT_LANES` images (`has_decide_slot_codes`, one byte
+/// per slot), and the products of one K tile for every thread's row.
 final class SlotLanes {
     static let lanes = Int(HAS_SLOT_LANES)
-    /// Slots per lane, rounded up to a multiple of 8.
+    let threads: Int
+    /// Slots per lane (a PE's slots, rounded up to a multiple of 8).
     let stride: Int
+    let columns: Int
     let states = UnsafeMutablePointer<UInt64>.allocate(capacity: SlotLanes.lanes)
-    let draws: UnsafeMutablePointer<UInt64>
-    let fails: UnsafeMutablePointer<UInt8>
+    /// [thread][lane][slot].
+    let codes: UnsafeMutablePointer<UInt8>
+    /// [row of the tile][column].
     let products: UnsafeMutablePointer<Float>
+    /// A's rows and the threads whose products a tile needs.
+    let aRows: UnsafeMutablePointer<UnsafePointer<Float>?>
+    let productThreads: UnsafeMutablePointer<Int>
 
-    init(capacity: Int, columns: Int) {
+    /// For PEs of up to `capacity` slots, tiles of `columns` columns.
+    init(threads: Int, capacity: Int, columns: Int) {
+        self.threads = threads
+        self.columns = columns
         stride = (max(1, capacity) + 7) / 8 * 8
-        draws = .allocate(capacity: Self.lanes * stride)
-        // 8 bytes after the last lane for has_apply_tile_lane's unaligned reads.
-        fails = .allocate(capacity: Self.lanes * stride / 8 + 8)
-        fails.initialize(repeating: 0, count: Self.lanes * stride / 8 + 8)
-        products = .allocate(capacity: max(1, columns))
+        codes = .allocate(capacity: threads * Self.lanes * stride)
+        products = .allocate(capacity: threads * max(1, columns))
+        aRows = .allocate(capacity: threads)
+        productThreads = .allocate(capacity: threads)
     }
 
     deinit {
-        states.deallocate(); draws.deallocate(); fails.deallocate(); products.deallocate()
+        states.deallocate(); codes.deallocate(); products.deallocate(); aRows.deallocate()
+        productThreads.deallocate()
     }
 
-    /// Decides the first `slots` slots of the streams `states[0..<lanes]` (one PE's images).
+    /// Decides the first `slots` slots of the streams `states[0..<lanes]` (the images of thread `t`'s PE).
     @inline(__always)
-    func decide(lanes: Int, threshold: UInt64, slots: Int) {
-        precondition(slots <= stride && lanes <= Self.lanes)
-        has_decide_slot_lanes(states, Int64(lanes), threshold, Int64(slots), Int64(stride), draws, fails)
+    func decide(thread t: Int, lanes: Int, threshold: UInt64, slots: Int, exponentBits: Int32) {
+        precondition(slots <= stride && lanes <= Self.lanes && t < threads)
+        has_decide_slot_codes(states, Int64(lanes), threshold, Int64(slots), Int64(stride), exponentBits,
+                              codes + (t * Self.lanes) * stride)
     }
 
-    /// Lane `i`'s fail bits (bit n: slot n) and draws.
-    @inline(__always) func fails(lane i: Int) -> UnsafePointer<UInt8> { UnsafePointer(fails + i * (stride / 8)) }
-    @inline(__always) func draws(lane i: Int) -> UnsafePointer<UInt64> { UnsafePointer(draws + i * stride) }
+    /// Thread `t`'s codes for lane `i` from slot `slot` on.
+    @inline(__always)
+    func codes(thread t: Int, lane i: Int, slot: Int) -> UnsafePointer<UInt8> {
+        UnsafePointer(codes + (t * Self.lanes + i) * stride + slot)
+    }
 }
