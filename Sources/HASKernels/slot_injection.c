@@ -1,15 +1,14 @@
-// The fault simulator's slot-by-slot injection for high fault rates (see
-// HASSlotInjection.h). In C because at rates of 1/16 and more a conv layer has
-// tens of thousands of faults per image: the per-fault work must be a few
-// instructions (no per-fault closure, struct or Optional), and the partial
-// products of a tile are cheaper as one vectorised FMA pass over all its
-// columns than as scattered dot products. Swift cannot compile one function
-// for AVX-512 and pick it at run time.
+// The fault simulator's slot-by-slot walk of one stream for high fault rates
+// (see HASSlotInjection.h), and the dense layers' per-tile corrections. In C
+// because at rates of 1/16 and more a layer has tens of thousands of faults
+// per image: the per-fault work must be a few instructions (no per-fault
+// closure, struct or Optional). Swift cannot compile one function for
+// AVX-512 and pick it at run time. Convolutions walk the streams of a group
+// of images at once instead (slot_lanes.c).
 #include "HASSlotInjection.h"
 #include "HASSplitMix.h"
 #include "HASKernelISA.h"
 #include "slot_corruption.h"
-#include <math.h>
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -176,121 +175,6 @@ static int64_t decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t
         stream->bits_left = 0;
     }
     stream->state = state + (uint64_t)j * GOLDEN_GAMMA;
-    return count;
-}
-
-// products[n] = the FMA chain over k of a[k] * b[k * s + n], for every column:
-// each column is its own chain (k ascending, from 0), vectorised across columns.
-#define TILE_PRODUCTS_BODY                                                          \
-    for (int64_t n = 0; n < columns; n++) products[n] = 0.0f;                       \
-    for (int64_t k = 0; k < length; k++) {                                          \
-        const float ak = a[k];                                                      \
-        const float *bk = b + k * s;                                                \
-        for (int64_t n = 0; n < columns; n++) products[n] = __builtin_fmaf(ak, bk[n], products[n]); \
-    }
-
-static void tile_products_generic(const float *a, int64_t length, const float *b, int64_t s, int64_t columns,
-                                  float *restrict products) {
-    for (int64_t n = 0; n < columns; n++) products[n] = 0.0f;
-    for (int64_t k = 0; k < length; k++) {
-        const float ak = a[k];
-        const float *bk = b + k * s;
-        for (int64_t n = 0; n < columns; n++) products[n] = fmaf(ak, bk[n], products[n]);
-    }
-}
-
-#if defined(__x86_64__)
-// Columns n0 … n0 + 16·V − 1 (those < columns), V vectors of 16 in registers,
-// each lane one FMA chain over k: the bits of tile_products_generic.
-__attribute__((target("avx512f,avx512vl,fma"), always_inline))
-static inline void tile_products_block_avx512(const float *a, int64_t length, const float *b, int64_t s,
-                                              int64_t n0, int64_t columns, float *restrict products, const int V) {
-    __mmask16 mask[8];
-    __m512 acc[8];
-    for (int v = 0; v < V; v++) {
-        int64_t left = columns - n0 - 16 * v;
-        mask[v] = left >= 16 ? (__mmask16)0xFFFF : left <= 0 ? (__mmask16)0 : (__mmask16)((1u << left) - 1);
-        acc[v] = _mm512_setzero_ps();
-    }
-    for (int64_t k = 0; k < length; k++) {
-        const __m512 ak = _mm512_set1_ps(a[k]);
-        const float *bk = b + k * s + n0;
-        for (int v = 0; v < V; v++) acc[v] = _mm512_fmadd_ps(ak, _mm512_maskz_loadu_ps(mask[v], bk + 16 * v), acc[v]);
-    }
-    for (int v = 0; v < V; v++) _mm512_mask_storeu_ps(products + n0 + 16 * v, mask[v], acc[v]);
-}
-
-// 128 columns per pass (eight independent chains hide the FMA latency), then 64, then 16.
-__attribute__((target("avx512f,avx512vl,fma")))
-static void tile_products_avx512(const float *a, int64_t length, const float *b, int64_t s, int64_t columns,
-                                 float *restrict products) {
-    int64_t n0 = 0;
-    for (; columns - n0 >= 128; n0 += 128) tile_products_block_avx512(a, length, b, s, n0, columns, products, 8);
-    for (; columns - n0 > 48; n0 += 64) tile_products_block_avx512(a, length, b, s, n0, columns, products, 4);
-    for (; columns - n0 > 0; n0 += 16) tile_products_block_avx512(a, length, b, s, n0, columns, products, 1);
-}
-
-__attribute__((target("avx,fma")))
-static void tile_products_fma(const float *a, int64_t length, const float *b, int64_t s, int64_t columns,
-                               float *restrict products) {
-    TILE_PRODUCTS_BODY
-}
-#endif
-
-static void tile_products(const float *a, int64_t length, const float *b, int64_t s, int64_t columns,
-                          float *restrict products) {
-#if defined(__x86_64__)
-    int level = has_isa();
-    if (level == HAS_ISA_AVX512) { tile_products_avx512(a, length, b, s, columns, products); return; }
-    if (level == HAS_ISA_AVX2) { tile_products_fma(a, length, b, s, columns, products); return; }
-#endif
-    tile_products_generic(a, length, b, s, columns, products);
-}
-
-// c[n] += corrupt(products[n]) - products[n] where failed[n].
-static void apply_generic(const int32_t *failed, const uint64_t *draw, const float *products, float *c,
-                          int64_t columns, corruption how, int32_t exponent_bits) {
-    for (int64_t n = 0; n < columns; n++) {
-        if (!failed[n]) continue;
-        float p = products[n], corrupted;
-        uint32_t bits;
-        memcpy(&bits, &p, sizeof bits);
-        bits = corrupt_at(bits, exponent_bit_of(draw[n], exponent_bits), how);
-        memcpy(&corrupted, &bits, sizeof bits);
-        c[n] += corrupted - p;
-    }
-}
-
-#if defined(__x86_64__)
-// apply_generic, 16 columns at a time (the same float operations, masked to the failing columns).
-__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
-static void apply_avx512(const int32_t *failed, const uint64_t *draw, const float *products, float *c,
-                         int64_t columns, corruption how, int32_t exponent_bits) {
-    const corruption_vectors v = corruption_vectors_of(how);
-    for (int64_t n0 = 0; n0 < columns; n0 += 16) {
-        int64_t left = columns - n0;
-        __mmask16 inside = left >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << left) - 1);
-        __mmask16 k = _mm512_mask_test_epi32_mask(inside, _mm512_maskz_loadu_epi32(inside, failed + n0),
-                                                  _mm512_set1_epi32(-1));
-        if (k) correct16_avx512(k, exponent_bits16_avx512(k, draw + n0, exponent_bits), products + n0, c + n0, &v);
-    }
-}
-#endif
-
-int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const float *a, int64_t length,
-                              const float *b, int64_t b_row_stride, float *c, int64_t columns,
-                              int32_t kind, int32_t exponent_bits, has_slot_scratch scratch) {
-    int64_t count = decide_slots(stream, threshold, columns, scratch);
-    if (count == 0) return 0;
-    const corruption how = corruption_of(kind);
-    tile_products(a, length, b, b_row_stride, columns, scratch.products);
-#if defined(__x86_64__)
-    if (has_avx512()) {
-        apply_avx512(scratch.failed, scratch.draws, scratch.products, c, columns, how, exponent_bits);
-        return count;
-    }
-#endif
-    apply_generic(scratch.failed, scratch.draws, scratch.products, c, columns, how, exponent_bits);
     return count;
 }
 

@@ -2,7 +2,7 @@
 // HASSlotInjection.h): the slot-by-slot walk of up to 16 images of one PE at
 // once (has_decide_slot_codes), the products of several rows of a K tile at
 // once (has_tile_products_rows) and one row's corrections from the walk's
-// codes (has_apply_slot_codes).
+// codes (has_apply_slot_codes), each for AVX-512, AVX2 + FMA and portable C.
 //
 // One stream's walk is a chain: where the next pair of slots takes its word
 // depends on how many of the last pair failed, so has_decide_slots spends a
@@ -13,7 +13,7 @@
 // A correction needs only the exponent bit a draw picks, so the walk keeps one
 // byte per slot instead of the 8-byte draw: a block's decisions for a group of
 // images stay in the L2 cache. In C because Swift cannot compile a function
-// for AVX-512 and pick it at run time.
+// for AVX-512 or AVX2 and pick it at run time.
 #include "HASSlotInjection.h"
 #include "HASSplitMix.h"
 #include "HASKernelISA.h"
@@ -207,6 +207,155 @@ static int64_t apply_codes_avx512(const uint8_t *codes, const float *products, f
     }
     return faults;
 }
+
+#define SLOT_AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
+
+// 64-bit lanes times a constant, mod 2^64 (AVX2 has no 64-bit multiply): lo·lo + (hi·lo + lo·hi) << 32.
+SLOT_AVX2 __m256i mullo4(__m256i a, __m256i b, __m256i b_high) {
+    __m256i low = _mm256_mul_epu32(a, b);
+    __m256i cross = _mm256_add_epi64(_mm256_mul_epu32(_mm256_srli_epi64(a, 32), b), _mm256_mul_epu32(a, b_high));
+    return _mm256_add_epi64(low, _mm256_slli_epi64(cross, 32));
+}
+
+SLOT_AVX2 __m256i mix4(__m256i z) {
+    const __m256i m1 = _mm256_set1_epi64x((long long)0xBF58476D1CE4E5B9ULL), m1h = _mm256_srli_epi64(m1, 32);
+    const __m256i m2 = _mm256_set1_epi64x((long long)0x94D049BB133111EBULL), m2h = _mm256_srli_epi64(m2, 32);
+    z = mullo4(_mm256_xor_si256(z, _mm256_srli_epi64(z, 30)), m1, m1h);
+    z = mullo4(_mm256_xor_si256(z, _mm256_srli_epi64(z, 27)), m2, m2h);
+    return _mm256_xor_si256(z, _mm256_srli_epi64(z, 31));
+}
+
+// exponent_bit_of where `fails` (all ones), else HAS_SLOT_PASSES, in each 64-bit lane.
+SLOT_AVX2 __m256i codes4(__m256i draw, __m256i fails, __m256i count) {
+    __m256i e = _mm256_srli_epi64(_mm256_mul_epu32(_mm256_srli_epi64(draw, 32), count), 32);
+    return _mm256_blendv_epi8(_mm256_set1_epi64x(HAS_SLOT_PASSES), e, fails);
+}
+
+// pair8 for 4 lanes; the codes of the pair's slots go to bytes `shift / 8` and `shift / 8 + 1` of `packed`.
+SLOT_AVX2 void pair4(__m256i *x, __m256i threshold, __m256i count, __m256i *packed, int shift) {
+    const __m256i g = _mm256_set1_epi64x((long long)GAMMA), low32 = _mm256_set1_epi64x(0xFFFFFFFFLL);
+    const __m256i x1 = _mm256_add_epi64(*x, g), x2 = _mm256_add_epi64(x1, g), x3 = _mm256_add_epi64(x2, g);
+    const __m256i w = mix4(x1), d1 = mix4(x2), d2 = mix4(x3);
+    // Both halves and the threshold are below 2^63, so the signed compare is the unsigned one.
+    const __m256i l = _mm256_cmpgt_epi64(threshold, _mm256_and_si256(w, low32));
+    const __m256i h = _mm256_cmpgt_epi64(threshold, _mm256_srli_epi64(w, 32));
+    __m256i low_codes = codes4(d1, l, count), high_codes = codes4(_mm256_blendv_epi8(d1, d2, l), h, count);
+    *packed = _mm256_or_si256(*packed, _mm256_or_si256(_mm256_slli_epi64(low_codes, shift),
+                                                       _mm256_slli_epi64(high_codes, shift + 8)));
+    // One more output per failing slot (the masks are all ones where a slot fails).
+    *x = _mm256_add_epi64(_mm256_add_epi64(x1, _mm256_and_si256(l, g)), _mm256_and_si256(h, g));
+}
+
+// G groups of 4 lanes walked side by side; each lane's 8 codes of a step are
+// gathered in one 64-bit word (byte n: slot n), then stored to its row.
+SLOT_AVX2 void decide_codes_groups_avx2(const uint64_t *states, uint64_t threshold, int64_t slots, int64_t stride,
+                                        int32_t exponent_bits, uint8_t *codes, const int G) {
+    const int64_t padded = (slots + 7) & ~(int64_t)7;
+    const __m256i t = _mm256_set1_epi64x((long long)threshold), count = _mm256_set1_epi64x(exponent_bits);
+    __m256i x[4];
+    for (int g = 0; g < G; g++) x[g] = _mm256_loadu_si256((const __m256i *)(states + 4 * g));
+    for (int64_t n0 = 0; n0 < padded; n0 += 8) {
+        __m256i packed[4];
+        for (int g = 0; g < G; g++) packed[g] = _mm256_setzero_si256();
+        for (int q = 0; q < 4; q++) {
+            for (int g = 0; g < G; g++) pair4(&x[g], t, count, &packed[g], 16 * q);
+        }
+        for (int g = 0; g < G; g++) {
+            uint64_t words[4];
+            _mm256_storeu_si256((__m256i *)words, packed[g]);
+            for (int i = 0; i < 4; i++) memcpy(codes + (4 * g + i) * stride + n0, &words[i], 8);
+        }
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void decide_codes_avx2(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
+                              int64_t stride, int32_t exponent_bits, uint8_t *codes) {
+    uint64_t padded_states[HAS_SLOT_LANES];
+    for (int i = 0; i < HAS_SLOT_LANES; i++) padded_states[i] = states[i < lanes ? i : 0];
+    // Two groups at a time hide mix's latency.
+    if (lanes > 8) {
+        decide_codes_groups_avx2(padded_states, threshold, slots, stride, exponent_bits, codes, 2);
+        decide_codes_groups_avx2(padded_states + 8, threshold, slots, stride, exponent_bits, codes + 8 * stride, 2);
+    } else if (lanes > 4) {
+        decide_codes_groups_avx2(padded_states, threshold, slots, stride, exponent_bits, codes, 2);
+    } else {
+        decide_codes_groups_avx2(padded_states, threshold, slots, stride, exponent_bits, codes, 1);
+    }
+}
+
+// The lanes of 8 columns from n0 that are below `columns`, as a maskload mask.
+SLOT_AVX2 __m256i column_mask8(int64_t n0, int64_t columns) {
+    return _mm256_cmpgt_epi32(_mm256_set1_epi32((int)(columns - n0 > 8 ? 8 : columns - n0)),
+                              _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
+}
+
+// products_block_avx512 with 8-wide vectors.
+SLOT_AVX2 void products_block_avx2(const float *const *a, int64_t length, const float *b, int64_t s, int64_t n0,
+                                   int64_t columns, float *products, int64_t stride, const int R, const int V) {
+    __m256i mask[2];
+    __m256 acc[4][2];
+    for (int v = 0; v < V; v++) {
+        mask[v] = column_mask8(n0 + 8 * v, columns);
+        for (int r = 0; r < R; r++) acc[r][v] = _mm256_setzero_ps();
+    }
+    for (int64_t k = 0; k < length; k++) {
+        __m256 bk[2];
+        for (int v = 0; v < V; v++) bk[v] = _mm256_maskload_ps(b + k * s + n0 + 8 * v, mask[v]);
+        for (int r = 0; r < R; r++) {
+            const __m256 ak = _mm256_set1_ps(a[r][k]);
+            for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(ak, bk[v], acc[r][v]);
+        }
+    }
+    for (int r = 0; r < R; r++) {
+        for (int v = 0; v < V; v++) _mm256_maskstore_ps(products + r * stride + n0 + 8 * v, mask[v], acc[r][v]);
+    }
+}
+
+__attribute__((target("avx2,fma")))
+static void products_rows_avx2(const float *const *a_rows, int64_t count, int64_t length, const float *b,
+                               int64_t s, int64_t columns, float *products, int64_t stride) {
+    int64_t r = 0;
+    for (; r + 4 <= count; r += 4) {
+        for (int64_t n0 = 0; n0 < columns; n0 += 16)
+            products_block_avx2(a_rows + r, length, b, s, n0, columns, products + r * stride, stride, 4, 2);
+    }
+    for (; r < count; r++) {
+        for (int64_t n0 = 0; n0 < columns; n0 += 16)
+            products_block_avx2(a_rows + r, length, b, s, n0, columns, products + r * stride, stride, 1, 2);
+    }
+}
+
+// apply_codes_generic, 8 columns at a time (correct16_avx512's operations on 8-wide vectors).
+__attribute__((target("avx2,fma")))
+static int64_t apply_codes_avx2(const uint8_t *codes, const float *products, float *c, int64_t columns,
+                                corruption how) {
+    const __m256i clear_bit = _mm256_set1_epi32((int)how.clear_bit), set_bit = _mm256_set1_epi32((int)how.set_bit);
+    const __m256i flip_bit = _mm256_set1_epi32((int)how.flip_bit), clear_fixed = _mm256_set1_epi32((int)how.clear_fixed);
+    const __m256i passes = _mm256_set1_epi32(HAS_SLOT_PASSES), bit23 = _mm256_set1_epi32(1 << 23);
+    int64_t faults = 0;
+    for (int64_t n0 = 0; n0 < columns; n0 += 8) {
+        uint64_t word = 0;
+        memcpy(&word, codes + n0, (size_t)(columns - n0 >= 8 ? 8 : columns - n0));
+        if (columns - n0 < 8) word |= ~0ULL << (8 * (columns - n0)); // columns past the tile pass
+        if (word == ~0ULL) continue;
+        __m256i code = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)word));
+        __m256i fails = _mm256_xor_si256(_mm256_cmpeq_epi32(code, passes), _mm256_set1_epi32(-1));
+        faults += __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(fails)));
+        __m256i mask = _mm256_sllv_epi32(bit23, code);
+        __m256 p = _mm256_maskload_ps(products + n0, fails);
+        __m256i bits = _mm256_castps_si256(p);
+        __m256i clear = _mm256_or_si256(_mm256_and_si256(mask, clear_bit), clear_fixed);
+        bits = _mm256_xor_si256(_mm256_or_si256(_mm256_andnot_si256(clear, bits), _mm256_and_si256(mask, set_bit)),
+                                _mm256_and_si256(mask, flip_bit));
+        __m256 delta = _mm256_sub_ps(_mm256_castsi256_ps(bits), p);
+        __m256 cv = _mm256_maskload_ps(c + n0, fails);
+        // A NaN difference is taken as is (see correct16_avx512).
+        __m256 sum = _mm256_blendv_ps(_mm256_add_ps(cv, delta), delta, _mm256_cmp_ps(delta, delta, _CMP_UNORD_Q));
+        _mm256_maskstore_ps(c + n0, fails, sum);
+    }
+    return faults;
+}
 #endif
 
 void has_decide_slot_codes(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
@@ -214,6 +363,10 @@ void has_decide_slot_codes(const uint64_t *states, int64_t lanes, uint64_t thres
 #if defined(__x86_64__)
     if (has_isa() >= HAS_ISA_AVX512) {
         decide_codes_avx512(states, lanes, threshold, slots, stride, exponent_bits, codes);
+        return;
+    }
+    if (has_isa() >= HAS_ISA_AVX2) {
+        decide_codes_avx2(states, lanes, threshold, slots, stride, exponent_bits, codes);
         return;
     }
 #endif
@@ -233,6 +386,10 @@ void has_tile_products_rows(const float *const *a_rows, int64_t count, int64_t l
         products_rows_avx512(a_rows, count, length, b, b_row_stride, columns, products, products_stride);
         return;
     }
+    if (has_isa() >= HAS_ISA_AVX2) {
+        products_rows_avx2(a_rows, count, length, b, b_row_stride, columns, products, products_stride);
+        return;
+    }
 #endif
     products_rows_generic(a_rows, count, length, b, b_row_stride, columns, products, products_stride);
 }
@@ -240,7 +397,9 @@ void has_tile_products_rows(const float *const *a_rows, int64_t count, int64_t l
 int64_t has_apply_slot_codes(const uint8_t *codes, const float *products, float *c, int64_t columns, int32_t kind) {
     const corruption how = corruption_of(kind);
 #if defined(__x86_64__)
-    if (has_isa() >= HAS_ISA_AVX512) return apply_codes_avx512(codes, products, c, columns, how);
+    int isa = has_isa();
+    if (isa >= HAS_ISA_AVX512) return apply_codes_avx512(codes, products, c, columns, how);
+    if (isa >= HAS_ISA_AVX2) return apply_codes_avx2(codes, products, c, columns, how);
 #endif
     return apply_codes_generic(codes, products, c, columns, how);
 }

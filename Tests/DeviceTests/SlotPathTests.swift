@@ -9,7 +9,7 @@ import XCTest
 /// and low (geometric) rates, with several K tiles per PE, idle rows and a permutation.
 final class SlotPathTests: XCTestCase {
     /// One conv layer: 20 kernels over 6 channels of 7×7 (K = 54: six 3×3 tiles), 49 columns per image.
-    func convLayer() throws -> Network {
+    static func convLayer() throws -> Network {
         var rng = SplitMix64(seed: 31)
         func values(_ count: Int) -> [Float] { (0..<count).map { _ in rng.nextSignedUnit() } }
         let tensors = ["c0.weight": Tensor(shape: [20, 6, 3, 3], data: values(20 * 54)),
@@ -42,7 +42,7 @@ final class SlotPathTests: XCTestCase {
     }
 
     func testSlotPathIsBitIdenticalToThePerFaultPath() throws {
-        let network = try convLayer()
+        let network = try Self.convLayer()
         var profiles: [FaultProfile] = []
         for (kind, rate) in [(ErrorKind.bitflip, 0.5), (.flip0, 0.3), (.flip1, 0.05), (.tf32, 0.9), (.bf16, 0.2), (.zero, 0.1)] {
             profiles.append(try FaultProfile.synthetic(kind: kind, frMax: rate, seed: 8, blocks: 4, threads: 8))
@@ -64,13 +64,5 @@ final class SlotPathTests: XCTestCase {
                 XCTAssertNotEqual(slots, clean)
             }
         }
-    }
-
-    /// Equal bit patterns; on failure, how many differ and the first few.
-    func assertBitIdentical(_ a: [UInt32], _ b: [UInt32], _ message: String, line: UInt = #line) {
-        XCTAssertEqual(a.count, b.count, message, line: line)
-        let differing = zip(a, b).enumerated().filter { $0.element.0 != $0.element.1 }
-        let first = differing.prefix(4).map { "[\($0.offset)] \(String($0.element.0, radix: 16)) vs \(String($0.element.1, radix: 16))" }
-        XCTAssertTrue(differing.isEmpty, "\(message): \(differing.count) of \(a.count) differ: \(first)", line: line)
     }
 }

@@ -16,7 +16,7 @@ typedef struct {
     int64_t bits_left;
 } has_slot_stream;
 
-/// The error kinds (ErrorKind in Swift), as has_inject_tile_slots takes them.
+/// The error kinds (ErrorKind in Swift), as the slot kernels take them.
 enum {
     HAS_ERROR_FLIP0 = 0,
     HAS_ERROR_FLIP1 = 1,
@@ -26,11 +26,10 @@ enum {
     HAS_ERROR_ZERO = 5,
 };
 
-/// Scratch of has_inject_tile_slots for tiles of up to `columns` columns:
-/// `columns` products, failure flags and draws; has_slot_outputs(columns)
-/// stream outputs, failures and two_pairs (see slot_injection.c).
+/// Scratch of the one-stream walk (has_decide_slots) for up to `columns` slots
+/// at a time: failure flags and draws; has_slot_outputs(columns) stream
+/// outputs, failures and two_pairs (see slot_injection.c).
 typedef struct {
-    float *products;
     int32_t *failed;
     uint64_t *draws;
     uint64_t *outputs;
@@ -38,27 +37,13 @@ typedef struct {
     uint8_t *two_pairs;
 } has_slot_scratch;
 
-/// Stream outputs has_inject_tile_slots may generate ahead for a tile of `columns` slots
+/// Stream outputs the walk may generate ahead for `columns` slots
 /// (at most 3 per pair of slots, plus one fill of 64 and a margin).
 static inline int64_t has_slot_outputs(int64_t columns) { return 2 * columns + 160; }
 
-/// The faults of one tile of one PE, slot by slot, applied to C.
-///
-/// Slot n (column n, ascending) fails when the next 32 random bits of `stream`
-/// (low half of a word first) are below `threshold`; a failing slot then takes
-/// the stream's next 64-bit output as its draw (ErrorKind.corrupt). For every
-/// failing column n, in ascending order: P = sum of a[k] * b[k * b_row_stride + n]
-/// for k in [0, length) as an FMA chain, k ascending, from 0 (has_partial_product),
-/// P~ = P corrupted by `kind`, and c[n] += P~ - P (in float).
-/// B's and C's columns are contiguous.
-/// Returns the number of faults.
-int64_t has_inject_tile_slots(has_slot_stream *stream, uint64_t threshold, const float *a, int64_t length,
-                              const float *b, int64_t b_row_stride, float *c, int64_t columns,
-                              int32_t kind, int32_t exponent_bits, has_slot_scratch scratch);
-
 /// The per-tile strategy of dense layers (P of every row and K tile already
 /// computed): the first `count` slots of PE (block, thread), one per tile
-/// q = block + j * blocks, decided as in has_inject_tile_slots. For every failing
+/// q = block + j * blocks, decided as in has_decide_slots. For every failing
 /// slot j, in order: r = l * threads + thread with (l, m) = (q / k_tiles, q % k_tiles),
 /// row = permutation[r] (r without one), P = products[row * k_tiles + m], and
 /// c[row * c_row_stride] += P~ - P. The PE's slots after `count` must be idle.
@@ -68,10 +53,12 @@ int64_t has_inject_dense_slots(has_slot_stream *stream, uint64_t threshold, int6
                                const int32_t *permutation, const float *products, float *c, int64_t c_row_stride,
                                int32_t kind, int32_t exponent_bits, has_slot_scratch scratch);
 
-/// The slot-by-slot walk alone, for the Swift samplers (the one implementation
-/// of the walk): decides the next `slots` slots of `stream` as
-/// has_inject_tile_slots does. scratch.failed[n] = -1 where slot n fails (else
-/// 0) and scratch.draws[n] its draw; scratch.products is not used. The stream
+/// The slot-by-slot walk of one stream, for the dense per-tile path and the
+/// Swift samplers: decides the next `slots` slots of `stream`. Slot n fails
+/// when the next 32 random bits (low half of a 64-bit output first) are below
+/// `threshold`; a failing slot then takes the stream's next output as its draw
+/// (ErrorKind.corrupt). scratch.failed[n] = -1 where slot n fails (else 0)
+/// and scratch.draws[n] its draw. The stream
 /// carries on as after those slots (a word's unused high half included), so
 /// deciding a PE's slots tile by tile or all at once is the same.
 /// Returns the number of faults.
@@ -109,10 +96,11 @@ void has_tile_products_rows(const float *const *a_rows, int64_t count, int64_t l
 /// The corrections of one row of one tile: for every column n < columns whose
 /// code is not HAS_SLOT_PASSES, in ascending order, c[n] += P~ - P (in float)
 /// with P = products[n] and P~ = P corrupted by `kind` at exponent bit codes[n]
-/// (as has_inject_tile_slots). Returns the number of faults.
+/// (ErrorKind.corrupt's bit operations, then the float difference).
+/// Returns the number of faults.
 int64_t has_apply_slot_codes(const uint8_t *codes, const float *products, float *c, int64_t columns, int32_t kind);
 
-/// Whether has_inject_tile_slots runs on hardware FMA (x86-64 without FMA: fmaf
+/// Whether has_tile_products_rows runs on hardware FMA (x86-64 without FMA: fmaf
 /// from libm for every column of a tile, slower than one dot product per fault).
 int has_slot_injection_is_fast(void);
 

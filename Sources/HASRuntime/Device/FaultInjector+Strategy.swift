@@ -20,10 +20,11 @@ extension FaultInjector {
         /// (`has_inject_dense_slots`), convolutions by `FaultSampler`'s walk. Needs
         /// tileK ≤ 256 (the GEMM adds longer reductions in blocks of 256).
         case perTile
-        /// Per PE tile in C (`has_inject_tile_slots`): high-rate PEs decide their slots
-        /// one by one and correct a whole tile from one vectorised pass of products;
-        /// low-rate PEs gather their few faults for `has_partial_products`. Needs B's
-        /// and C's columns contiguous (convolutions; dense layers have one column).
+        /// Per PE tile in C (`FaultInjector+Slots.swift`): high-rate PEs decide the
+        /// slots of a group of images at once (one image's stream per vector lane) and
+        /// correct a whole tile from one vectorised pass of products for all of a
+        /// block's rows; low-rate PEs gather their few faults for `has_partial_products`.
+        /// Needs B's and C's columns contiguous (convolutions; dense layers have one column).
         case slots
 
         /// Whether the strategy makes a `Correction` per fault for `FaultInjector.observe`.

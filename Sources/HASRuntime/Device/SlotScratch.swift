@@ -15,13 +15,13 @@ public final class SlotScratch {
         self.capacity = max(1, capacity)
         let ahead = Int(has_slot_outputs(Int64(self.capacity)))
         let walkBytes = UnsafeMutablePointer<UInt8>.allocate(capacity: 2 * ahead)
-        raw = has_slot_scratch(products: .allocate(capacity: self.capacity), failed: .allocate(capacity: self.capacity),
+        raw = has_slot_scratch(failed: .allocate(capacity: self.capacity),
                                draws: .allocate(capacity: self.capacity), outputs: .allocate(capacity: ahead),
                                failures: walkBytes, two_pairs: walkBytes + ahead)
     }
 
     deinit {
-        raw.products.deallocate(); raw.failed.deallocate(); raw.draws.deallocate(); raw.outputs.deallocate()
+        raw.failed.deallocate(); raw.draws.deallocate(); raw.outputs.deallocate()
         raw.failures.deallocate()
     }
 
