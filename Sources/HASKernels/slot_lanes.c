@@ -290,71 +290,83 @@ SLOT_AVX2 __m256i column_mask8(int64_t n0, int64_t columns) {
                               _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7));
 }
 
-// products_block_avx512 with 8-wide vectors.
+// products_block_avx512 with 8-wide vectors; `masked` only for a tile's last
+// columns (AMD's masked moves are slow, plain ones are not).
 SLOT_AVX2 void products_block_avx2(const float *const *a, int64_t length, const float *b, int64_t s, int64_t n0,
-                                   int64_t columns, float *products, int64_t stride, const int R, const int V) {
+                                   int64_t columns, float *products, int64_t stride, const int R, const int V,
+                                   const int masked) {
     __m256i mask[2];
     __m256 acc[4][2];
     for (int v = 0; v < V; v++) {
-        mask[v] = column_mask8(n0 + 8 * v, columns);
+        if (masked) mask[v] = column_mask8(n0 + 8 * v, columns);
         for (int r = 0; r < R; r++) acc[r][v] = _mm256_setzero_ps();
     }
     for (int64_t k = 0; k < length; k++) {
         __m256 bk[2];
-        for (int v = 0; v < V; v++) bk[v] = _mm256_maskload_ps(b + k * s + n0 + 8 * v, mask[v]);
+        for (int v = 0; v < V; v++) {
+            const float *from = b + k * s + n0 + 8 * v;
+            bk[v] = masked ? _mm256_maskload_ps(from, mask[v]) : _mm256_loadu_ps(from);
+        }
         for (int r = 0; r < R; r++) {
             const __m256 ak = _mm256_set1_ps(a[r][k]);
             for (int v = 0; v < V; v++) acc[r][v] = _mm256_fmadd_ps(ak, bk[v], acc[r][v]);
         }
     }
     for (int r = 0; r < R; r++) {
-        for (int v = 0; v < V; v++) _mm256_maskstore_ps(products + r * stride + n0 + 8 * v, mask[v], acc[r][v]);
+        for (int v = 0; v < V; v++) {
+            float *to = products + r * stride + n0 + 8 * v;
+            if (masked) _mm256_maskstore_ps(to, mask[v], acc[r][v]);
+            else _mm256_storeu_ps(to, acc[r][v]);
+        }
     }
+}
+
+// Rows R at a time over 16 columns, the last (partial) 16 masked.
+SLOT_AVX2 void products_rows_block_avx2(const float *const *a, int64_t length, const float *b, int64_t s,
+                                        int64_t columns, float *products, int64_t stride, const int R) {
+    int64_t n0 = 0;
+    for (; n0 + 16 <= columns; n0 += 16) products_block_avx2(a, length, b, s, n0, columns, products, stride, R, 2, 0);
+    if (n0 < columns) products_block_avx2(a, length, b, s, n0, columns, products, stride, R, 2, 1);
 }
 
 __attribute__((target("avx2,fma")))
 static void products_rows_avx2(const float *const *a_rows, int64_t count, int64_t length, const float *b,
                                int64_t s, int64_t columns, float *products, int64_t stride) {
     int64_t r = 0;
-    for (; r + 4 <= count; r += 4) {
-        for (int64_t n0 = 0; n0 < columns; n0 += 16)
-            products_block_avx2(a_rows + r, length, b, s, n0, columns, products + r * stride, stride, 4, 2);
-    }
-    for (; r < count; r++) {
-        for (int64_t n0 = 0; n0 < columns; n0 += 16)
-            products_block_avx2(a_rows + r, length, b, s, n0, columns, products + r * stride, stride, 1, 2);
-    }
+    for (; r + 4 <= count; r += 4) products_rows_block_avx2(a_rows + r, length, b, s, columns, products + r * stride, stride, 4);
+    for (; r < count; r++) products_rows_block_avx2(a_rows + r, length, b, s, columns, products + r * stride, stride, 1);
 }
 
-// apply_codes_generic, 8 columns at a time (correct16_avx512's operations on 8-wide vectors).
+// apply_codes_generic, 8 columns at a time (correct16_avx512's operations on
+// 8-wide vectors, blended into C: AMD's masked stores are slow); the last
+// partial 8 columns by apply_codes_generic.
 __attribute__((target("avx2,fma")))
 static int64_t apply_codes_avx2(const uint8_t *codes, const float *products, float *c, int64_t columns,
                                 corruption how) {
     const __m256i clear_bit = _mm256_set1_epi32((int)how.clear_bit), set_bit = _mm256_set1_epi32((int)how.set_bit);
     const __m256i flip_bit = _mm256_set1_epi32((int)how.flip_bit), clear_fixed = _mm256_set1_epi32((int)how.clear_fixed);
     const __m256i passes = _mm256_set1_epi32(HAS_SLOT_PASSES), bit23 = _mm256_set1_epi32(1 << 23);
-    int64_t faults = 0;
-    for (int64_t n0 = 0; n0 < columns; n0 += 8) {
-        uint64_t word = 0;
-        memcpy(&word, codes + n0, (size_t)(columns - n0 >= 8 ? 8 : columns - n0));
-        if (columns - n0 < 8) word |= ~0ULL << (8 * (columns - n0)); // columns past the tile pass
+    int64_t faults = 0, n0 = 0;
+    for (; n0 + 8 <= columns; n0 += 8) {
+        uint64_t word;
+        memcpy(&word, codes + n0, 8);
         if (word == ~0ULL) continue;
         __m256i code = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)word));
-        __m256i fails = _mm256_xor_si256(_mm256_cmpeq_epi32(code, passes), _mm256_set1_epi32(-1));
-        faults += __builtin_popcount((unsigned)_mm256_movemask_ps(_mm256_castsi256_ps(fails)));
+        __m256 fails = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(code, passes), _mm256_set1_epi32(-1)));
+        faults += __builtin_popcount((unsigned)_mm256_movemask_ps(fails));
         __m256i mask = _mm256_sllv_epi32(bit23, code);
-        __m256 p = _mm256_maskload_ps(products + n0, fails);
+        __m256 p = _mm256_loadu_ps(products + n0);
         __m256i bits = _mm256_castps_si256(p);
         __m256i clear = _mm256_or_si256(_mm256_and_si256(mask, clear_bit), clear_fixed);
         bits = _mm256_xor_si256(_mm256_or_si256(_mm256_andnot_si256(clear, bits), _mm256_and_si256(mask, set_bit)),
                                 _mm256_and_si256(mask, flip_bit));
         __m256 delta = _mm256_sub_ps(_mm256_castsi256_ps(bits), p);
-        __m256 cv = _mm256_maskload_ps(c + n0, fails);
+        __m256 cv = _mm256_loadu_ps(c + n0);
         // A NaN difference is taken as is (see correct16_avx512).
         __m256 sum = _mm256_blendv_ps(_mm256_add_ps(cv, delta), delta, _mm256_cmp_ps(delta, delta, _CMP_UNORD_Q));
-        _mm256_maskstore_ps(c + n0, fails, sum);
+        _mm256_storeu_ps(c + n0, _mm256_blendv_ps(cv, sum, fails));
     }
-    return faults;
+    return faults + apply_codes_generic(codes + n0, products + n0, c + n0, columns - n0, how);
 }
 #endif
 
