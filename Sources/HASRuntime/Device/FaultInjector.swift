@@ -100,7 +100,22 @@ public final class FaultInjector: @unchecked Sendable {
         var options = base
         options.afterGEMM = hook
         options.hookedLayers = Set(layers.keys)
+        options.hookGroup = max(base.hookGroup, convolutionGroup)
         return options
+    }
+
+    /// Images per convolution hook event: a group of `HAS_SLOT_LANES` when the slots
+    /// strategy can walk some PE's streams slot by slot (rates ≥ 1/16), else one (a
+    /// group's patch matrices and outputs would only crowd the cache).
+    var convolutionGroup: Int {
+        guard strategy == .slots || strategy == .automatic else { return 1 }
+        let slotBySlot = sampler.modes.contains { mode in
+            switch mode {
+            case .always, .bernoulli: return true
+            case .never, .geometric: return false
+            }
+        }
+        return slotBySlot ? Int(HAS_SLOT_LANES) : 1
     }
 
     /// `base` with several injectors (for example one device per layer), applied in order.
@@ -108,6 +123,7 @@ public final class FaultInjector: @unchecked Sendable {
         var options = base
         options.afterGEMM = { event in for injector in injectors { injector.inject(event) } }
         options.hookedLayers = Set(injectors.flatMap(\.layers.keys))
+        options.hookGroup = injectors.map(\.convolutionGroup).reduce(base.hookGroup, max)
         return options
     }
 

@@ -36,10 +36,10 @@ public struct Conv2D: Sendable {
     /// instead of making five passes over the whole batch in memory).
     ///
     /// Images run in parallel when the batch is large enough; `options.afterGEMM`
-    /// is then called concurrently for disjoint groups of up to `hookGroup`
-    /// consecutive images (one event per group, its images' patch matrices and
-    /// conv outputs side by side), so that a fault simulator can walk the
-    /// random streams of a group's images together.
+    /// is then called concurrently for disjoint groups of up to
+    /// `options.hookGroup` consecutive images (one event per group, its images'
+    /// patch matrices and conv outputs side by side), so that a fault simulator
+    /// can walk the random streams of a group's images together.
     public func forward(_ x: Tensor, options: ForwardOptions, relu: Bool = false, pool: MaxPool2D? = nil) -> Tensor {
         let g = geometry, n = x.shape[0]
         let kk = g.patchSize, p = g.positions, o = outChannels
@@ -56,7 +56,7 @@ public struct Conv2D: Sendable {
         let gemmThreads = imageThreads == 1 ? options.threads : 1
         let hook = options.hooks(name) ? options.afterGEMM : nil
         // Images per group: each needs its patch matrix and conv output until the hook has run.
-        let group = hook == nil ? 1 : Self.hookGroup
+        let group = hook == nil ? 1 : max(1, options.hookGroup)
         let colsSize = kk * p, ySize = o * p
         let scratchSize = group * colsSize + (pool == nil ? 0 : group * ySize)
         x.data.withUnsafeBufferPointer { xp in
@@ -108,9 +108,6 @@ public struct Conv2D: Sendable {
 }
 
 extension Conv2D {
-    /// Most images per `afterGEMM` event (FaultInjector's slot lanes: HAS_SLOT_LANES).
-    public static let hookGroup = Int(HAS_SLOT_LANES)
-
     /// Bias, ReLU and pool of one image's conv output `y` (O×P) into `out`;
     /// without a pool, in place (`y` is the image's output).
     @inline(__always)

@@ -27,6 +27,10 @@ public struct ForwardOptions {
     /// The layers whose GEMMs `afterGEMM` needs to see (nil = all). The others
     /// may take kernels with no hook (the direct conv), with the same bits.
     public var hookedLayers: Set<String>?
+    /// Most images a convolution hands `afterGEMM` in one event (1: one event per
+    /// image). Larger groups let the fault simulator walk several images' streams
+    /// at once, but keep their patch matrices and outputs in memory together.
+    public var hookGroup = 1
     public var threads: Int
 
     public init(permutations: [String: [Int32]] = [:], firstImageIndex: Int = 0,
