@@ -26,23 +26,24 @@
 // The slow twin, straight from the walk's definition: per pair of slots one
 // word (low half decides the even slot, high half the odd one), then one draw
 // per failing slot, in that order.
+// Slot n of lane i goes to codes[i * lane_stride + n * slot_stride].
 static void decide_codes_generic(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
-                                 int64_t stride, int32_t exponent_bits, uint8_t *codes) {
+                                 int64_t lane_stride, int64_t slot_stride, int32_t exponent_bits, uint8_t *codes) {
     const int64_t padded = (slots + 7) & ~(int64_t)7;
     for (int64_t i = 0; i < lanes; i++) {
         uint64_t x = states[i];
-        uint8_t *code = codes + i * stride;
+        uint8_t *code = codes + i * lane_stride;
         for (int64_t n = 0; n < padded; n += 2) {
             x += GAMMA;
             uint64_t w = has_splitmix_mix(x);
-            code[n] = code[n + 1] = HAS_SLOT_PASSES;
+            code[n * slot_stride] = code[(n + 1) * slot_stride] = HAS_SLOT_PASSES;
             if ((w & 0xFFFFFFFFULL) < threshold) {
                 x += GAMMA;
-                code[n] = (uint8_t)exponent_bit_of(has_splitmix_mix(x), exponent_bits);
+                code[n * slot_stride] = (uint8_t)exponent_bit_of(has_splitmix_mix(x), exponent_bits);
             }
             if ((w >> 32) < threshold) {
                 x += GAMMA;
-                code[n + 1] = (uint8_t)exponent_bit_of(has_splitmix_mix(x), exponent_bits);
+                code[(n + 1) * slot_stride] = (uint8_t)exponent_bit_of(has_splitmix_mix(x), exponent_bits);
             }
         }
     }
@@ -121,8 +122,9 @@ SLOT_AVX512 void store_codes8(const __m128i r[8], uint8_t *codes, int64_t stride
 
 // G groups of 8 lanes (G = 1 or 2), walked side by side so that one group's
 // chain (the latency of mix) overlaps the other's.
+// Lane-major (codes[i * stride + n]) or, with `slot_major`, codes[n * HAS_SLOT_LANES + i].
 SLOT_AVX512 void decide_codes_groups(const uint64_t *states, uint64_t threshold, int64_t slots, int64_t stride,
-                                     int32_t exponent_bits, uint8_t *codes, const int G) {
+                                     int32_t exponent_bits, uint8_t *codes, const int G, const int slot_major) {
     const int64_t padded = (slots + 7) & ~(int64_t)7;
     const __m512i t = _mm512_set1_epi64((long long)threshold), count = _mm512_set1_epi64(exponent_bits);
     __m512i x[2];
@@ -132,17 +134,28 @@ SLOT_AVX512 void decide_codes_groups(const uint64_t *states, uint64_t threshold,
         for (int q = 0; q < 4; q++) {
             for (int g = 0; g < G; g++) pair8(&x[g], t, count, &r[g][2 * q], &r[g][2 * q + 1]);
         }
-        for (int g = 0; g < G; g++) store_codes8(r[g], codes + 8 * g * stride, stride, n0);
+        for (int g = 0; g < G; g++) {
+            if (slot_major) {
+                for (int n = 0; n < 8; n++) _mm_storel_epi64((__m128i *)(codes + (n0 + n) * HAS_SLOT_LANES + 8 * g), r[g][n]);
+            } else {
+                store_codes8(r[g], codes + 8 * g * stride, stride, n0);
+            }
+        }
     }
 }
 
 __attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
 static void decide_codes_avx512(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
-                                int64_t stride, int32_t exponent_bits, uint8_t *codes) {
+                                int64_t stride, int32_t exponent_bits, uint8_t *codes, int slot_major) {
     uint64_t padded_states[HAS_SLOT_LANES];
     for (int i = 0; i < HAS_SLOT_LANES; i++) padded_states[i] = states[i < lanes ? i : 0];
-    if (lanes > 8) decide_codes_groups(padded_states, threshold, slots, stride, exponent_bits, codes, 2);
-    else decide_codes_groups(padded_states, threshold, slots, stride, exponent_bits, codes, 1);
+    if (slot_major) {
+        if (lanes > 8) decide_codes_groups(padded_states, threshold, slots, stride, exponent_bits, codes, 2, 1);
+        else decide_codes_groups(padded_states, threshold, slots, stride, exponent_bits, codes, 1, 1);
+    } else {
+        if (lanes > 8) decide_codes_groups(padded_states, threshold, slots, stride, exponent_bits, codes, 2, 0);
+        else decide_codes_groups(padded_states, threshold, slots, stride, exponent_bits, codes, 1, 0);
+    }
 }
 
 // R rows × 16·V columns from column n0 (masked past `columns`), in registers:
@@ -248,8 +261,9 @@ SLOT_AVX2 void pair4(__m256i *x, __m256i threshold, __m256i count, __m256i *pack
 
 // G groups of 4 lanes walked side by side; each lane's 8 codes of a step are
 // gathered in one 64-bit word (byte n: slot n), then stored to its row.
+// Lane-major (codes[i * stride + n]) or, with `slot_major`, codes[n * HAS_SLOT_LANES + i].
 SLOT_AVX2 void decide_codes_groups_avx2(const uint64_t *states, uint64_t threshold, int64_t slots, int64_t stride,
-                                        int32_t exponent_bits, uint8_t *codes, const int G) {
+                                        int32_t exponent_bits, uint8_t *codes, const int G, const int slot_major) {
     const int64_t padded = (slots + 7) & ~(int64_t)7;
     const __m256i t = _mm256_set1_epi64x((long long)threshold), count = _mm256_set1_epi64x(exponent_bits);
     __m256i x[4];
@@ -263,24 +277,30 @@ SLOT_AVX2 void decide_codes_groups_avx2(const uint64_t *states, uint64_t thresho
         for (int g = 0; g < G; g++) {
             uint64_t words[4];
             _mm256_storeu_si256((__m256i *)words, packed[g]);
-            for (int i = 0; i < 4; i++) memcpy(codes + (4 * g + i) * stride + n0, &words[i], 8);
+            for (int i = 0; i < 4; i++) {
+                if (slot_major) {
+                    for (int n = 0; n < 8; n++) codes[(n0 + n) * HAS_SLOT_LANES + 4 * g + i] = (uint8_t)(words[i] >> (8 * n));
+                } else {
+                    memcpy(codes + (4 * g + i) * stride + n0, &words[i], 8);
+                }
+            }
         }
     }
 }
 
 __attribute__((target("avx2,fma")))
 static void decide_codes_avx2(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
-                              int64_t stride, int32_t exponent_bits, uint8_t *codes) {
+                              int64_t stride, int32_t exponent_bits, uint8_t *codes, int slot_major) {
     uint64_t padded_states[HAS_SLOT_LANES];
     for (int i = 0; i < HAS_SLOT_LANES; i++) padded_states[i] = states[i < lanes ? i : 0];
-    // Two groups at a time hide mix's latency.
-    if (lanes > 8) {
-        decide_codes_groups_avx2(padded_states, threshold, slots, stride, exponent_bits, codes, 2);
-        decide_codes_groups_avx2(padded_states + 8, threshold, slots, stride, exponent_bits, codes + 8 * stride, 2);
-    } else if (lanes > 4) {
-        decide_codes_groups_avx2(padded_states, threshold, slots, stride, exponent_bits, codes, 2);
+    // Two groups at a time hide mix's latency; lanes 8–15 start at codes + 8 (slot-major) or 8 rows down.
+    uint8_t *upper = codes + (slot_major ? 8 : 8 * stride);
+    if (slot_major) {
+        decide_codes_groups_avx2(padded_states, threshold, slots, stride, exponent_bits, codes, lanes > 4 ? 2 : 1, 1);
+        if (lanes > 8) decide_codes_groups_avx2(padded_states + 8, threshold, slots, stride, exponent_bits, upper, 2, 1);
     } else {
-        decide_codes_groups_avx2(padded_states, threshold, slots, stride, exponent_bits, codes, 1);
+        decide_codes_groups_avx2(padded_states, threshold, slots, stride, exponent_bits, codes, lanes > 4 ? 2 : 1, 0);
+        if (lanes > 8) decide_codes_groups_avx2(padded_states + 8, threshold, slots, stride, exponent_bits, upper, 2, 0);
     }
 }
 
@@ -374,15 +394,30 @@ void has_decide_slot_codes(const uint64_t *states, int64_t lanes, uint64_t thres
                            int64_t stride, int32_t exponent_bits, uint8_t *codes) {
 #if defined(__x86_64__)
     if (has_isa() >= HAS_ISA_AVX512) {
-        decide_codes_avx512(states, lanes, threshold, slots, stride, exponent_bits, codes);
+        decide_codes_avx512(states, lanes, threshold, slots, stride, exponent_bits, codes, 0);
         return;
     }
     if (has_isa() >= HAS_ISA_AVX2) {
-        decide_codes_avx2(states, lanes, threshold, slots, stride, exponent_bits, codes);
+        decide_codes_avx2(states, lanes, threshold, slots, stride, exponent_bits, codes, 0);
         return;
     }
 #endif
-    decide_codes_generic(states, lanes, threshold, slots, stride, exponent_bits, codes);
+    decide_codes_generic(states, lanes, threshold, slots, stride, 1, exponent_bits, codes);
+}
+
+void has_decide_slot_codes_by_slot(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
+                                   int32_t exponent_bits, uint8_t *codes) {
+#if defined(__x86_64__)
+    if (has_isa() >= HAS_ISA_AVX512) {
+        decide_codes_avx512(states, lanes, threshold, slots, 0, exponent_bits, codes, 1);
+        return;
+    }
+    if (has_isa() >= HAS_ISA_AVX2) {
+        decide_codes_avx2(states, lanes, threshold, slots, 0, exponent_bits, codes, 1);
+        return;
+    }
+#endif
+    decide_codes_generic(states, lanes, threshold, slots, 1, HAS_SLOT_LANES, exponent_bits, codes);
 }
 
 int has_slot_codes_fail(const uint8_t *codes, int64_t count) {
@@ -414,4 +449,89 @@ int64_t has_apply_slot_codes(const uint8_t *codes, const float *products, float 
     if (isa >= HAS_ISA_AVX2) return apply_codes_avx2(codes, products, c, columns, how);
 #endif
     return apply_codes_generic(codes, products, c, columns, how);
+}
+
+// The dense corrections of one PE for a group of images (HASSlotInjection.h):
+// slot j's tile, row and products, then its lanes' corrections.
+#define DENSE_SLOT_WALK_BEGIN                                                           \
+    const int64_t step_l = blocks / k_tiles, step_m = blocks % k_tiles;                 \
+    int64_t l = block / k_tiles, m = block % k_tiles, faults = 0;                       \
+    for (int64_t j = 0; j < count; j++) {                                               \
+        if (j > 0) {                                                                    \
+            m += step_m;                                                                \
+            l += step_l;                                                                \
+            if (m >= k_tiles) { m -= k_tiles; l++; }                                    \
+        }                                                                               \
+        const uint8_t *code = codes + j * HAS_SLOT_LANES;                               \
+        const int64_t r = l * threads + thread;                                         \
+        const int64_t row = permutation ? (int64_t)permutation[r] : r;                  \
+        const float *p = products + (row * k_tiles + m) * HAS_SLOT_LANES;               \
+        const int64_t c_offset = row * c_row_stride;
+
+#define DENSE_SLOT_WALK_END }                                                          \
+    return faults;
+
+// Lane i's correction of the current slot, as apply_codes_generic.
+#define DENSE_CORRECT_LANE(i)                                                           \
+    do {                                                                                \
+        float pv = p[i], corrupted;                                                     \
+        uint32_t bits;                                                                  \
+        memcpy(&bits, &pv, sizeof bits);                                                \
+        bits = corrupt_at(bits, code[i], how);                                          \
+        memcpy(&corrupted, &bits, sizeof bits);                                         \
+        c_images[i][c_offset] += corrupted - pv;                                        \
+        faults++;                                                                       \
+    } while (0)
+
+static int64_t apply_dense_generic(const uint8_t *codes, int64_t count, int64_t lanes, int64_t block, int64_t thread,
+                                   int64_t blocks, int64_t threads, int64_t k_tiles, const int32_t *permutation,
+                                   const float *products, float *const *c_images, int64_t c_row_stride,
+                                   corruption how) {
+    DENSE_SLOT_WALK_BEGIN
+        for (int64_t i = 0; i < lanes; i++) {
+            if (code[i] != HAS_SLOT_PASSES) DENSE_CORRECT_LANE(i);
+        }
+    DENSE_SLOT_WALK_END
+}
+
+#if defined(__x86_64__)
+// The lanes of a slot in one vector when the images' C columns follow one another (Dense's Yᵀ),
+// else lane by lane.
+__attribute__((target("avx512f,avx512dq,avx512vl,avx512bw")))
+static int64_t apply_dense_avx512(const uint8_t *codes, int64_t count, int64_t lanes, int64_t block, int64_t thread,
+                                  int64_t blocks, int64_t threads, int64_t k_tiles, const int32_t *permutation,
+                                  const float *products, float *const *c_images, int64_t c_row_stride,
+                                  corruption how) {
+    const corruption_vectors v = corruption_vectors_of(how);
+    int adjacent = 1;
+    for (int64_t i = 1; i < lanes; i++) adjacent &= c_images[i] == c_images[0] + i;
+    const __m128i passes = _mm_set1_epi8((char)HAS_SLOT_PASSES);
+    const __mmask16 inside = lanes >= 16 ? (__mmask16)0xFFFF : (__mmask16)((1u << lanes) - 1);
+    DENSE_SLOT_WALK_BEGIN
+        __m128i bytes = _mm_loadu_si128((const __m128i *)code);
+        __mmask16 k = _mm_mask_cmpneq_epi8_mask(inside, bytes, passes);
+        if (!k) continue;
+        if (adjacent) {
+            faults += __builtin_popcount(k);
+            correct16_avx512(k, _mm512_cvtepu8_epi32(bytes), p, c_images[0] + c_offset, &v);
+        } else {
+            for (int64_t i = 0; i < lanes; i++) {
+                if ((k >> i) & 1) DENSE_CORRECT_LANE(i);
+            }
+        }
+    DENSE_SLOT_WALK_END
+}
+#endif
+
+int64_t has_apply_dense_codes(const uint8_t *codes, int64_t count, int64_t lanes, int64_t block, int64_t thread,
+                              int64_t blocks, int64_t threads, int64_t k_tiles, const int32_t *permutation,
+                              const float *products, float *const *c_images, int64_t c_row_stride, int32_t kind) {
+    const corruption how = corruption_of(kind);
+#if defined(__x86_64__)
+    if (has_isa() >= HAS_ISA_AVX512)
+        return apply_dense_avx512(codes, count, lanes, block, thread, blocks, threads, k_tiles, permutation, products,
+                                  c_images, c_row_stride, how);
+#endif
+    return apply_dense_generic(codes, count, lanes, block, thread, blocks, threads, k_tiles, permutation, products,
+                               c_images, c_row_stride, how);
 }

@@ -21,6 +21,10 @@ final class SlotLanesTests: XCTestCase {
                             for (i, state) in states.enumerated() { walk.states[i] = state }
                             walk.decide(thread: 1, lanes: lanes, threshold: threshold, slots: slots,
                                         exponentBits: Int32(bits.count))
+                            // The same walk, slot-major (the dense path's layout).
+                            var bySlot = [UInt8](repeating: 0, count: (slots + 8) * SlotLanes.lanes)
+                            has_decide_slot_codes_by_slot(walk.states, Int64(lanes), threshold, Int64(slots),
+                                                          Int32(bits.count), &bySlot)
                             var faults = 0
                             for (i, state) in states.enumerated() {
                                 let reference = SlotScratch(capacity: slots)
@@ -30,9 +34,9 @@ final class SlotLanesTests: XCTestCase {
                                     let expected = reference.failed[n] != 0
                                         ? UInt8(ErrorKind.exponentBit(draw: reference.draws[n], exponentBits: bits))
                                         : UInt8(HAS_SLOT_PASSES)
-                                    if codes[n] != expected {
+                                    if codes[n] != expected || bySlot[n * SlotLanes.lanes + i] != expected {
                                         XCTFail("\(isa) lanes \(lanes) slots \(slots) threshold \(threshold) lane \(i) slot \(n): "
-                                                + "\(codes[n]) vs \(expected)")
+                                                + "\(codes[n]), slot-major \(bySlot[n * SlotLanes.lanes + i]) vs \(expected)")
                                         return
                                     }
                                 }
@@ -103,6 +107,34 @@ final class SlotLanesTests: XCTestCase {
                         }
                         let slots = try run(.slots), perFault = try run(.perFault)
                         assertBitIdentical(slots, perFault, "\(isa) \(profile.kind) threads \(threads)")
+                    }
+                }
+            }
+        }
+    }
+
+    /// The dense per-tile path over groups of images (16, 16, 5 of 37) against perFault, each variant.
+    func testDensePerTileOverImageGroupsMatchesPerFault() throws {
+        let dense = try StrategyMatrixTests.cases().first { $0.name == "dense" }!
+        var always = try TestNetworks.profile(kind: .bitflip, blocks: 4, threads: 8, everywhere: 1)
+        always.exponentBits = .all8
+        let profiles = [try FaultProfile.synthetic(kind: .flip1, frMax: 0.6, seed: 5, blocks: 4, threads: 8),
+                        try FaultProfile.synthetic(kind: .zero, frMax: 0.3, seed: 6, blocks: 4, threads: 8), always]
+        let images = TestNetworks.images(37, for: dense.network)
+        for isa in KernelISA.supported {
+            try KernelISA.with(isa) {
+                for profile in profiles {
+                    for threads in [1, 2] {
+                        func run(_ strategy: FaultInjector.Strategy) throws -> [UInt32] {
+                            let injector = try FaultInjector(network: dense.network, profile: profile, seed: 8,
+                                                             threads: threads, strategy: strategy)
+                            var options = injector.options(ForwardOptions(threads: threads))
+                            options.firstImageIndex = 3
+                            options.permutations["d0"] = (0..<20).map { Int32(($0 * 7 + 2) % 20) }
+                            return dense.network.run(images, layers: dense.layers, options: options).data.map(\.bitPattern)
+                        }
+                        let perTile = try run(.perTile), perFault = try run(.perFault)
+                        assertBitIdentical(perTile, perFault, "\(isa) \(profile.kind) threads \(threads)")
                     }
                 }
             }

@@ -84,6 +84,22 @@ int64_t has_decide_slots(has_slot_stream *stream, uint64_t threshold, int64_t sl
 void has_decide_slot_codes(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
                            int64_t stride, int32_t exponent_bits, uint8_t *codes);
 
+/// has_decide_slot_codes with the codes slot-major: codes[n * HAS_SLOT_LANES + i]
+/// (slots from `slots` to the next multiple of 8 get meaningless codes).
+void has_decide_slot_codes_by_slot(const uint64_t *states, int64_t lanes, uint64_t threshold, int64_t slots,
+                                   int32_t exponent_bits, uint8_t *codes);
+
+/// The dense per-tile strategy for a group of `lanes` (≤ HAS_SLOT_LANES) images of
+/// one PE (block, thread) whose first `count` slots, one per tile
+/// q = block + j * blocks, were decided by has_decide_slot_codes_by_slot: for
+/// every slot j in order, r = l * threads + thread with (l, m) = (q / k_tiles,
+/// q % k_tiles), row = permutation[r] (r without one), and for every image i
+/// whose code fails, P = products[(row * k_tiles + m) * HAS_SLOT_LANES + i] and
+/// c_images[i][row * c_row_stride] += P~ - P. Returns the number of faults.
+int64_t has_apply_dense_codes(const uint8_t *codes, int64_t count, int64_t lanes, int64_t block, int64_t thread,
+                              int64_t blocks, int64_t threads, int64_t k_tiles, const int32_t *permutation,
+                              const float *products, float *const *c_images, int64_t c_row_stride, int32_t kind);
+
 /// Whether any of codes[0..<count] is a fault.
 int has_slot_codes_fail(const uint8_t *codes, int64_t count);
 

@@ -1,14 +1,17 @@
+import HASKernels
+
 extension FaultInjector {
     /// Images per group of the dense per-tile strategy (h0 of mnist32: 0.8 MB of products
-    /// per image); the GEMM packs each tile's weights once per group.
-    static let tileGroup = 16
+    /// per image); the GEMM packs each tile's weights once per group, and a PE's slots are
+    /// decided for the group's images at once (one per vector lane).
+    static let tileGroup = Int(HAS_SLOT_LANES)
 
     /// The perTile strategy for a dense layer's batch (inputs contiguous): groups of
     /// `tileGroup` images on `threads` workers.
     func injectDenseByTiles(_ event: GEMMEvent, layer: Layer) {
         let n = event.batchSize
         let groups = (n + Self.tileGroup - 1) / Self.tileGroup
-        let capacity = event.shape.m * layer.map.kTiles * min(n, Self.tileGroup)
+        let capacity = event.shape.m * layer.map.kTiles * Self.tileGroup
         Parallelism.forRanges(groups, threads: min(threads, groups)) { range in
             // One scratch buffer per worker, reused by its groups (fresh pages cost page faults).
             let products = UnsafeMutablePointer<Float>.allocate(capacity: capacity)
@@ -20,21 +23,22 @@ extension FaultInjector {
         }
     }
 
-    /// P of every row, K tile and image of a group by one GEMM per tile (laid out image by
-    /// image and row by row), then the faults by the C slot walk (`applyTileProductsBySlots`).
+    /// P of every row, K tile and image of a group by one GEMM per tile (laid out row by
+    /// row, tile by tile, the group's images side by side), then the faults PE by PE for
+    /// all the group's images (`applyTileProductsByLanes`).
     private func injectDenseByTiles(_ event: GEMMEvent, layer: Layer, images: Range<Int>,
                                     products: UnsafeMutablePointer<Float>) {
         let map = layer.map, m = event.shape.m, k = event.shape.k, count = images.count, tiles = map.kTiles
-        let first = event.input(images.lowerBound)
+        let first = event.input(images.lowerBound), lanes = Self.tileGroup
         for tile in 0..<tiles {
             let range = map.kRange(kTile: tile)
-            // products[(j·M + row)·tiles + tile] = P(row, tile) of image images.lowerBound + j (rows unshuffled).
+            // products[(row·tiles + tile)·lanes + j] = P(row, tile) of image images.lowerBound + j (rows unshuffled).
             PermutedGEMM.multiply(m: m, n: count, k: range.count, a: event.weights + range.lowerBound, lda: k,
                                   b: StridedMatrix(first + range.lowerBound * event.bRowStride,
                                                    rowStride: event.bRowStride, colStride: event.bColStride),
-                                  c: StridedMatrix(products + tile, rowStride: tiles, colStride: tiles * m), threads: 1)
+                                  c: StridedMatrix(products + tile * lanes, rowStride: tiles * lanes, colStride: 1), threads: 1)
         }
-        applyTileProductsBySlots(event, layer: layer, images: images, products: UnsafePointer(products))
+        applyTileProductsByLanes(event, layer: layer, images: images, products: UnsafePointer(products))
     }
 
     /// The perTile strategy image by image (convolutions, or a batch whose inputs are not

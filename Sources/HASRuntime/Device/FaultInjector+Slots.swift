@@ -3,7 +3,7 @@ import HASKernels
 /// The slots strategy of `FaultInjector`: the sampler's walk
 /// (`FaultSampler.forEachFault`: per PE and image, slots ascending, the same
 /// draws) without a `FaultEvent` or a closure per fault; and the same walk for
-/// the corrections of dense layers' perTile strategy (`applyTileProductsBySlots`).
+/// the corrections of dense layers' perTile strategy (`applyTileProductsByLanes`).
 /// High-rate PEs (`.bernoulli`, `.always`) decide the slots of a group of up to
 /// 16 images at once (`has_decide_slot_codes`: one image's stream per vector
 /// lane, one byte per slot), then each K tile's products are computed for all
@@ -112,37 +112,49 @@ extension FaultInjector {
 }
 
 extension FaultInjector {
-    /// The faults of a dense layer's perTile strategy (`injectDenseByTiles`, P of every row
-    /// and tile of `images` in `products`), slot by slot like `injectBySlots`: the
-    /// sampler's order and draws, without a `FaultEvent` or a closure per fault.
-    func applyTileProductsBySlots(_ event: GEMMEvent, layer: Layer, images: Range<Int>,
+    /// The faults of a dense layer's perTile strategy for a group of up to `HAS_SLOT_LANES`
+    /// images (`injectDenseByTiles`: P of every row and tile in `products`, the images side
+    /// by side), PE by PE in the sampler's order: high-rate PEs decide the slots of all the
+    /// group's images at once (`has_decide_slot_codes_by_slot`) and correct them slot by
+    /// slot across the images (`has_apply_dense_codes`); low-rate PEs walk each image's
+    /// geometric gaps. Each element receives its corrections in the sampler's order.
+    func applyTileProductsByLanes(_ event: GEMMEvent, layer: Layer, images: Range<Int>,
                                   products: UnsafePointer<Float>) {
-        let map = layer.map, m = event.shape.m, kTiles = map.kTiles, blocks = map.blocks, threads = map.threads
-        let cRow = event.cRowStride, perm = event.permutation
+        let map = layer.map, kTiles = map.kTiles, blocks = map.blocks, threads = map.threads
+        let cRow = event.cRowStride, perm = event.permutation, count = images.count, lanes = Int(HAS_SLOT_LANES)
+        precondition(count <= lanes)
         let kindCode = profile.kind.kernelCode, bits = Int32(profile.exponentBits.count)
         let kind = profile.kind, exponentBits = profile.exponentBits
-        // One slot per tile (one column); block 0 runs the most tiles.
-        let slotScratch = SlotScratch(capacity: map.tiles(onBlock: 0))
-        let scratch = slotScratch.raw
-        for i in images {
-            let image = datasetIndex(event, i), c = event.output(i)
-            let own = products + (i - images.lowerBound) * kTiles * m
-            sampler.forEachActivePE(map: map) { s, t, pe, mode in
-                var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: image, pe: pe)
-                switch mode {
-                case .never: break
-                case .always, .bernoulli:
-                    let active = map.activeTiles(block: s, thread: t)
-                    var stream = has_slot_stream(state: rng.state, word: 0, bits_left: 0)
-                    _ = has_inject_dense_slots(&stream, mode.slotThreshold, Int64(active), Int64(s), Int64(t),
-                                               Int64(blocks), Int64(threads), Int64(kTiles), perm?.baseAddress,
-                                               own, c, Int64(cRow), kindCode, bits, scratch)
-                case .geometric(let inverseLog):
-                    FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: map.slots(onBlock: s)) { j, draw in
-                        let w = map.work(slot: j, block: s, thread: t)
+        // One slot per tile (one column); block 0 runs the most tiles. Codes slot-major, 8 slots of margin.
+        let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: (map.tiles(onBlock: 0) + 8) * lanes)
+        let states = UnsafeMutablePointer<UInt64>.allocate(capacity: lanes)
+        let outputs = UnsafeMutablePointer<UnsafeMutablePointer<Float>?>.allocate(capacity: lanes)
+        defer { codes.deallocate(); states.deallocate(); outputs.deallocate() }
+        for j in 0..<count { outputs[j] = event.output(images.lowerBound + j) }
+        sampler.forEachActivePE(map: map) { s, t, pe, mode in
+            switch mode {
+            case .never: break
+            case .always, .bernoulli:
+                let active = map.activeTiles(block: s, thread: t)
+                if active == 0 { return }
+                for j in 0..<count {
+                    states[j] = FaultKeys.stream(seed: seed, layer: layer.key, image: datasetIndex(event, images.lowerBound + j),
+                                                 pe: pe).state
+                }
+                has_decide_slot_codes_by_slot(states, Int64(count), mode.slotThreshold, Int64(active), bits, codes)
+                _ = has_apply_dense_codes(codes, Int64(active), Int64(count), Int64(s), Int64(t), Int64(blocks),
+                                          Int64(threads), Int64(kTiles), perm?.baseAddress, products, outputs,
+                                          Int64(cRow), kindCode)
+            case .geometric(let inverseLog):
+                for j in 0..<count {
+                    var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: datasetIndex(event, images.lowerBound + j),
+                                               pe: pe)
+                    let c = outputs[j]!
+                    FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: map.slots(onBlock: s)) { slot, draw in
+                        let w = map.work(slot: slot, block: s, thread: t)
                         if w.position >= map.rows { return }
                         let row = perm.map { Int($0[w.position]) } ?? w.position
-                        let p = own[row * kTiles + w.kTile]
+                        let p = products[(row * kTiles + w.kTile) * lanes + j]
                         let corrupted = kind.corrupt(p, draw: draw, exponentBits: exponentBits)
                         c[row * cRow] += corrupted - p
                     }
