@@ -523,6 +523,52 @@ static int64_t apply_dense_avx512(const uint8_t *codes, int64_t count, int64_t l
 }
 #endif
 
+#if defined(__x86_64__)
+// apply_dense_avx512 with 8-wide vectors: a half of the 16 lanes in one vector when all
+// its lanes are images of the group (a blended full-width store rewrites only their
+// columns), else lane by lane.
+__attribute__((target("avx2,fma")))
+static int64_t apply_dense_avx2(const uint8_t *codes, int64_t count, int64_t lanes, int64_t block, int64_t thread,
+                                int64_t blocks, int64_t threads, int64_t k_tiles, const int32_t *permutation,
+                                const float *products, float *const *c_images, int64_t c_row_stride,
+                                corruption how) {
+    const __m256i clear_bit = _mm256_set1_epi32((int)how.clear_bit), set_bit = _mm256_set1_epi32((int)how.set_bit);
+    const __m256i flip_bit = _mm256_set1_epi32((int)how.flip_bit), clear_fixed = _mm256_set1_epi32((int)how.clear_fixed);
+    const __m256i passes = _mm256_set1_epi32(HAS_SLOT_PASSES), bit23 = _mm256_set1_epi32(1 << 23);
+    int adjacent = 1;
+    for (int64_t i = 1; i < lanes; i++) adjacent &= c_images[i] == c_images[0] + i;
+    const int64_t vector_halves = adjacent ? lanes / 8 : 0;
+    DENSE_SLOT_WALK_BEGIN
+        for (int64_t h = 0; h < 2 && 8 * h < lanes; h++) {
+            uint64_t word;
+            memcpy(&word, code + 8 * h, 8);
+            if (word == ~0ULL) continue;
+            if (h >= vector_halves) {
+                for (int64_t i = 8 * h; i < lanes && i < 8 * h + 8; i++) {
+                    if (code[i] != HAS_SLOT_PASSES) DENSE_CORRECT_LANE(i);
+                }
+                continue;
+            }
+            float *cv_at = c_images[0] + c_offset + 8 * h;
+            __m256i e = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)word));
+            __m256 fails = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(e, passes), _mm256_set1_epi32(-1)));
+            faults += __builtin_popcount((unsigned)_mm256_movemask_ps(fails));
+            __m256i mask = _mm256_sllv_epi32(bit23, e);
+            __m256 pv = _mm256_loadu_ps(p + 8 * h);
+            __m256i bits = _mm256_castps_si256(pv);
+            __m256i clear = _mm256_or_si256(_mm256_and_si256(mask, clear_bit), clear_fixed);
+            bits = _mm256_xor_si256(_mm256_or_si256(_mm256_andnot_si256(clear, bits), _mm256_and_si256(mask, set_bit)),
+                                    _mm256_and_si256(mask, flip_bit));
+            __m256 delta = _mm256_sub_ps(_mm256_castsi256_ps(bits), pv);
+            __m256 cv = _mm256_loadu_ps(cv_at);
+            // A NaN difference is taken as is (see correct16_avx512).
+            __m256 sum = _mm256_blendv_ps(_mm256_add_ps(cv, delta), delta, _mm256_cmp_ps(delta, delta, _CMP_UNORD_Q));
+            _mm256_storeu_ps(cv_at, _mm256_blendv_ps(cv, sum, fails));
+        }
+    DENSE_SLOT_WALK_END
+}
+#endif
+
 int64_t has_apply_dense_codes(const uint8_t *codes, int64_t count, int64_t lanes, int64_t block, int64_t thread,
                               int64_t blocks, int64_t threads, int64_t k_tiles, const int32_t *permutation,
                               const float *products, float *const *c_images, int64_t c_row_stride, int32_t kind) {
@@ -531,6 +577,9 @@ int64_t has_apply_dense_codes(const uint8_t *codes, int64_t count, int64_t lanes
     if (has_isa() >= HAS_ISA_AVX512)
         return apply_dense_avx512(codes, count, lanes, block, thread, blocks, threads, k_tiles, permutation, products,
                                   c_images, c_row_stride, how);
+    if (has_isa() >= HAS_ISA_AVX2)
+        return apply_dense_avx2(codes, count, lanes, block, thread, blocks, threads, k_tiles, permutation, products,
+                                c_images, c_row_stride, how);
 #endif
     return apply_dense_generic(codes, count, lanes, block, thread, blocks, threads, k_tiles, permutation, products,
                                c_images, c_row_stride, how);
