@@ -30,15 +30,38 @@ extension FaultInjector {
                                     products: UnsafeMutablePointer<Float>) {
         let map = layer.map, m = event.shape.m, k = event.shape.k, count = images.count, tiles = map.kTiles
         let first = event.input(images.lowerBound), lanes = Self.tileGroup
+        let panels = tilePanels(event, layer: layer)
         for tile in 0..<tiles {
             let range = map.kRange(kTile: tile)
             // products[(row·tiles + tile)·lanes + j] = P(row, tile) of image images.lowerBound + j (rows unshuffled).
             PermutedGEMM.multiply(m: m, n: count, k: range.count, a: event.weights + range.lowerBound, lda: k,
+                                  packed: panels[tile],
                                   b: StridedMatrix(first + range.lowerBound * event.bRowStride,
                                                    rowStride: event.bRowStride, colStride: event.bColStride),
                                   c: StridedMatrix(products + tile * lanes, rowStride: tiles * lanes, colStride: 1), threads: 1)
         }
         applyTileProductsByLanes(event, layer: layer, images: images, products: UnsafePointer(products))
+    }
+
+    /// The weight columns of each of `layer`'s K tiles, packed once for this injector's
+    /// per-tile GEMMs (packing them for every group of images cost as much as the GEMMs).
+    /// A layer's weights must not change while the injector runs it; weights at another
+    /// address are packed again.
+    func tilePanels(_ event: GEMMEvent, layer: Layer) -> [PackedWeights] {
+        tilePanelsLock.lock()
+        defer { tilePanelsLock.unlock() }
+        if let cached = tilePanels[event.layerName], cached.weights == event.weights { return cached.panels }
+        let map = layer.map, m = event.shape.m, k = event.shape.k
+        let panels = (0..<map.kTiles).map { tile in
+            let range = map.kRange(kTile: tile)
+            var columns = [Float](repeating: 0, count: m * range.count)
+            for row in 0..<m {
+                for (j, column) in range.enumerated() { columns[row * range.count + j] = event.weights[row * k + column] }
+            }
+            return PackedWeights(m: m, k: range.count, weights: columns)
+        }
+        tilePanels[event.layerName] = (event.weights, panels)
+        return panels
     }
 
     /// The perTile strategy image by image (convolutions, or a batch whose inputs are not

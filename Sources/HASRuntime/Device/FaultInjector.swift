@@ -1,3 +1,4 @@
+import Foundation
 import HASKernels
 
 /// Makes a network's GEMMs faulty: plugs into `ForwardOptions.afterGEMM` and,
@@ -44,6 +45,10 @@ public final class FaultInjector: @unchecked Sendable {
 
     let sampler: FaultSampler
     let layers: [String: Layer]
+    /// Dense layers' K tiles packed for the perTile GEMMs, built on first use from the
+    /// weights at that address (`tilePanels`).
+    var tilePanels: [String: (weights: UnsafePointer<Float>, panels: [PackedWeights])] = [:]
+    let tilePanelsLock = NSLock()
 
     /// - Parameters:
     ///   - faultyLayers: names of the layers to make faulty; nil = all weighted layers.
