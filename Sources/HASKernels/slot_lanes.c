@@ -466,7 +466,15 @@ int64_t has_apply_slot_codes(const uint8_t *codes, const float *products, float 
         const int64_t r = l * threads + thread;                                         \
         const int64_t row = permutation ? (int64_t)permutation[r] : r;                  \
         const float *p = products + (row * k_tiles + m) * HAS_SLOT_LANES;               \
-        const int64_t c_offset = row * c_row_stride;
+        const int64_t c_offset = row * c_row_stride;                                    \
+        if (j + 1 < count) {                                                            \
+            /* The next slot's products (a group's products exceed the caches). */      \
+            int64_t next_m = m + step_m, next_l = l + step_l;                           \
+            if (next_m >= k_tiles) { next_m -= k_tiles; next_l++; }                     \
+            int64_t next_r = next_l * threads + thread;                                 \
+            int64_t next_row = permutation ? (int64_t)permutation[next_r] : next_r;     \
+            __builtin_prefetch(products + (next_row * k_tiles + next_m) * HAS_SLOT_LANES); \
+        }
 
 #define DENSE_SLOT_WALK_END }                                                          \
     return faults;
