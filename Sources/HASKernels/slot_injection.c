@@ -1,14 +1,12 @@
 // The fault simulator's slot-by-slot walk of one stream for high fault rates
-// (see HASSlotInjection.h), and the dense layers' per-tile corrections. In C
-// because at rates of 1/16 and more a layer has tens of thousands of faults
-// per image: the per-fault work must be a few instructions (no per-fault
-// closure, struct or Optional). Swift cannot compile one function for
-// AVX-512 and pick it at run time. Convolutions walk the streams of a group
-// of images at once instead (slot_lanes.c).
+// (see HASSlotInjection.h), for the Swift samplers. In C because at rates of
+// 1/16 and more a layer has tens of thousands of faults per image: the
+// per-slot work must be a few instructions, and Swift cannot compile one
+// function for AVX-512 and pick it at run time. The injector walks the
+// streams of a group of images at once instead (slot_lanes.c).
 #include "HASSlotInjection.h"
 #include "HASSplitMix.h"
 #include "HASKernelISA.h"
-#include "slot_corruption.h"
 #include <string.h>
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -188,49 +186,4 @@ int has_slot_injection_is_fast(void) {
 #else
     return 1;
 #endif
-}
-
-int64_t has_inject_dense_slots(has_slot_stream *stream, uint64_t threshold, int64_t count, int64_t block,
-                               int64_t thread, int64_t blocks, int64_t threads, int64_t k_tiles,
-                               const int32_t *permutation, const float *products, float *c, int64_t c_row_stride,
-                               int32_t kind, int32_t exponent_bits, has_slot_scratch scratch) {
-    int64_t faults = decide_slots(stream, threshold, count, scratch);
-    if (faults == 0) return 0;
-    // The failing slots' rows, products and draws, gathered without branches (in
-    // place of the flags and draws: entry f is written after slot j >= f was read;
-    // the stream outputs are no longer needed); the tile (l, m) of slot j follows
-    // from the last one's by adding `blocks` to q.
-    int32_t *rows = scratch.failed;
-    uint64_t *draws = scratch.draws, *indices = scratch.outputs;
-    const int64_t step_l = blocks / k_tiles, step_m = blocks % k_tiles;
-    int64_t l = block / k_tiles, m = block % k_tiles, f = 0;
-    for (int64_t j = 0; j < count; j++) {
-        int32_t failed = scratch.failed[j];
-        uint64_t draw = draws[j];
-        int64_t r = l * threads + thread;
-        int64_t row = permutation ? (int64_t)permutation[r] : r;
-        rows[f] = (int32_t)row;
-        indices[f] = (uint64_t)(row * k_tiles + m);
-        draws[f] = draw;
-        f += failed & 1;
-        m += step_m;
-        l += step_l;
-        int64_t wrap = m >= k_tiles;
-        m -= wrap * k_tiles;
-        l += wrap;
-    }
-    const corruption how = corruption_of(kind);
-    // The products of a group of images exceed the caches: ask for them ahead.
-    for (int64_t i = 0; i < f && i < 8; i++) __builtin_prefetch(products + indices[i]);
-    for (int64_t i = 0; i < f; i++) {
-        if (i + 8 < f) __builtin_prefetch(products + indices[i + 8]);
-        int64_t row = rows[i];
-        float p = products[indices[i]], corrupted;
-        uint32_t bits;
-        memcpy(&bits, &p, sizeof bits);
-        bits = corrupt_at(bits, exponent_bit_of(draws[i], exponent_bits), how);
-        memcpy(&corrupted, &bits, sizeof bits);
-        c[row * c_row_stride] += corrupted - p;
-    }
-    return faults;
 }

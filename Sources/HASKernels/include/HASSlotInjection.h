@@ -41,20 +41,8 @@ typedef struct {
 /// (at most 3 per pair of slots, plus one fill of 64 and a margin).
 static inline int64_t has_slot_outputs(int64_t columns) { return 2 * columns + 160; }
 
-/// The per-tile strategy of dense layers (P of every row and K tile already
-/// computed): the first `count` slots of PE (block, thread), one per tile
-/// q = block + j * blocks, decided as in has_decide_slots. For every failing
-/// slot j, in order: r = l * threads + thread with (l, m) = (q / k_tiles, q % k_tiles),
-/// row = permutation[r] (r without one), P = products[row * k_tiles + m], and
-/// c[row * c_row_stride] += P~ - P. The PE's slots after `count` must be idle.
-/// Returns the number of faults.
-int64_t has_inject_dense_slots(has_slot_stream *stream, uint64_t threshold, int64_t count, int64_t block,
-                               int64_t thread, int64_t blocks, int64_t threads, int64_t k_tiles,
-                               const int32_t *permutation, const float *products, float *c, int64_t c_row_stride,
-                               int32_t kind, int32_t exponent_bits, has_slot_scratch scratch);
-
-/// The slot-by-slot walk of one stream, for the dense per-tile path and the
-/// Swift samplers: decides the next `slots` slots of `stream`. Slot n fails
+/// The slot-by-slot walk of one stream, for the Swift samplers (the sweep, the
+/// planner's evaluators): decides the next `slots` slots of `stream`. Slot n fails
 /// when the next 32 random bits (low half of a 64-bit output first) are below
 /// `threshold`; a failing slot then takes the stream's next output as its draw
 /// (ErrorKind.corrupt). scratch.failed[n] = -1 where slot n fails (else 0)

@@ -165,7 +165,7 @@ extension FaultInjector {
 }
 
 extension ErrorKind {
-    /// The kind as `has_inject_tile_slots` takes it.
+    /// The kind as the slot kernels take it (HAS_ERROR_*).
     var kernelCode: Int32 {
         switch self {
         case .flip0: return Int32(HAS_ERROR_FLIP0)

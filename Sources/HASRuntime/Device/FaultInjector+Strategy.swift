@@ -16,8 +16,10 @@ extension FaultInjector {
         /// strategy that can report corrections to an observer.
         case perFault
         /// P of every row, K tile and column by the GEMM (one per K tile; dense layers
-        /// for groups of images), then the corrections: dense layers by the C slot walk
-        /// (`has_inject_dense_slots`), convolutions by `FaultSampler`'s walk. Needs
+        /// for groups of 16 images, each tile's weights packed once), then the
+        /// corrections: dense layers PE by PE for the group's images at once
+        /// (`has_decide_slot_codes_by_slot`, `has_apply_dense_codes`; geometric PEs in
+        /// Swift), convolutions by `FaultSampler`'s walk. Needs
         /// tileK ≤ 256 (the GEMM adds longer reductions in blocks of 256).
         case perTile
         /// Per PE tile in C (`FaultInjector+Slots.swift`): high-rate PEs decide the
