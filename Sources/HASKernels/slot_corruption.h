@@ -1,4 +1,4 @@
-// ErrorKind.corrupt for the slot kernels (slot_injection.c, slot_lanes.c):
+// ErrorKind.corrupt for the slot kernels (slot_lanes.c):
 // (bits & ~clear | set) ^ flip, where the kind picks which of the three the
 // drawn exponent bit goes to, and the fixed bits to clear. Private to
 // HASKernels (not in include/).
@@ -53,16 +53,6 @@ SLOT_AVX512 corruption_vectors corruption_vectors_of(corruption how) {
     return v;
 }
 
-// exponent_bit_of for the draws of the 16 columns of mask k (as 32-bit lanes).
-SLOT_AVX512 __m512i exponent_bits16_avx512(__mmask16 k, const uint64_t *draw, int32_t exponent_bits) {
-    const __m512i count = _mm512_set1_epi64(exponent_bits);
-    __m512i d0 = _mm512_maskz_loadu_epi64((__mmask8)k, draw);
-    __m512i d1 = _mm512_maskz_loadu_epi64((__mmask8)(k >> 8), draw + 8);
-    __m512i e0 = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(d0, 32), count), 32);
-    __m512i e1 = _mm512_srli_epi64(_mm512_mul_epu32(_mm512_srli_epi64(d1, 32), count), 32);
-    return _mm512_inserti64x4(_mm512_castsi256_si512(_mm512_cvtepi64_epi32(e0)), _mm512_cvtepi64_epi32(e1), 1);
-}
-
 // c[n] += corrupt_at(products[n], e[n]) - products[n] for the columns n of mask k,
 // with the float operations of the scalar paths.
 SLOT_AVX512 void correct16_avx512(__mmask16 k, __m512i e, const float *products, float *c,
@@ -76,10 +66,40 @@ SLOT_AVX512 void correct16_avx512(__mmask16 k, __m512i e, const float *products,
     __m512 delta = _mm512_sub_ps(_mm512_castsi512_ps(bits), p);
     __m512 cv = _mm512_maskz_loadu_ps(k, c);
     // When both are NaN, x86 returns the first operand's payload, and the scalar paths
-    // (Swift's `c += corrupted - p`, apply_generic) compile to addss with the difference
+    // (Swift's `c += corrupted - p`, apply_codes_generic) compile to addss with the difference
     // first. The compiler may swap the operands of an add, so a NaN difference is taken as is.
     __m512 sum = _mm512_mask_mov_ps(_mm512_add_ps(cv, delta), _mm512_cmp_ps_mask(delta, delta, _CMP_UNORD_Q), delta);
     _mm512_mask_storeu_ps(c, k, sum);
+}
+#define SLOT_AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
+
+// corruption_vectors for 8-wide vectors.
+typedef struct {
+    __m256i clear_bit, set_bit, flip_bit, clear_fixed;
+} corruption_vectors8;
+
+SLOT_AVX2 corruption_vectors8 corruption_vectors8_of(corruption how) {
+    corruption_vectors8 v = {_mm256_set1_epi32((int)how.clear_bit), _mm256_set1_epi32((int)how.set_bit),
+                             _mm256_set1_epi32((int)how.flip_bit), _mm256_set1_epi32((int)how.clear_fixed)};
+    return v;
+}
+
+// correct16_avx512 for 8 columns whose lanes of `fails` are all ones, blended into C
+// with a full-width store (AMD's masked stores are slow): the other 7 columns are
+// rewritten unchanged, so all 8 must be the caller's to write.
+SLOT_AVX2 void correct8_avx2(__m256 fails, __m256i e, const float *products, float *c,
+                             const corruption_vectors8 *v) {
+    __m256i mask = _mm256_sllv_epi32(_mm256_set1_epi32(1 << 23), e);
+    __m256 p = _mm256_loadu_ps(products);
+    __m256i bits = _mm256_castps_si256(p);
+    __m256i clear = _mm256_or_si256(_mm256_and_si256(mask, v->clear_bit), v->clear_fixed);
+    bits = _mm256_xor_si256(_mm256_or_si256(_mm256_andnot_si256(clear, bits), _mm256_and_si256(mask, v->set_bit)),
+                            _mm256_and_si256(mask, v->flip_bit));
+    __m256 delta = _mm256_sub_ps(_mm256_castsi256_ps(bits), p);
+    __m256 cv = _mm256_loadu_ps(c);
+    // A NaN difference is taken as is (see correct16_avx512).
+    __m256 sum = _mm256_blendv_ps(_mm256_add_ps(cv, delta), delta, _mm256_cmp_ps(delta, delta, _CMP_UNORD_Q));
+    _mm256_storeu_ps(c, _mm256_blendv_ps(cv, sum, fails));
 }
 #endif
 

@@ -221,7 +221,6 @@ static int64_t apply_codes_avx512(const uint8_t *codes, const float *products, f
     return faults;
 }
 
-#define SLOT_AVX2 __attribute__((target("avx2,fma"), always_inline)) static inline
 
 // 64-bit lanes times a constant, mod 2^64 (AVX2 has no 64-bit multiply): lo·lo + (hi·lo + lo·hi) << 32.
 SLOT_AVX2 __m256i mullo4(__m256i a, __m256i b, __m256i b_high) {
@@ -357,34 +356,22 @@ static void products_rows_avx2(const float *const *a_rows, int64_t count, int64_
     for (; r < count; r++) products_rows_block_avx2(a_rows + r, length, b, s, columns, products + r * stride, stride, 1);
 }
 
-// apply_codes_generic, 8 columns at a time (correct16_avx512's operations on
-// 8-wide vectors, blended into C: AMD's masked stores are slow); the last
-// partial 8 columns by apply_codes_generic.
+// apply_codes_generic, 8 columns at a time (correct8_avx2); the last partial 8
+// columns by apply_codes_generic.
 __attribute__((target("avx2,fma")))
 static int64_t apply_codes_avx2(const uint8_t *codes, const float *products, float *c, int64_t columns,
                                 corruption how) {
-    const __m256i clear_bit = _mm256_set1_epi32((int)how.clear_bit), set_bit = _mm256_set1_epi32((int)how.set_bit);
-    const __m256i flip_bit = _mm256_set1_epi32((int)how.flip_bit), clear_fixed = _mm256_set1_epi32((int)how.clear_fixed);
-    const __m256i passes = _mm256_set1_epi32(HAS_SLOT_PASSES), bit23 = _mm256_set1_epi32(1 << 23);
+    const corruption_vectors8 v = corruption_vectors8_of(how);
+    const __m256i passes = _mm256_set1_epi32(HAS_SLOT_PASSES);
     int64_t faults = 0, n0 = 0;
     for (; n0 + 8 <= columns; n0 += 8) {
         uint64_t word;
         memcpy(&word, codes + n0, 8);
         if (word == ~0ULL) continue;
-        __m256i code = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)word));
-        __m256 fails = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(code, passes), _mm256_set1_epi32(-1)));
+        __m256i e = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)word));
+        __m256 fails = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(e, passes), _mm256_set1_epi32(-1)));
         faults += __builtin_popcount((unsigned)_mm256_movemask_ps(fails));
-        __m256i mask = _mm256_sllv_epi32(bit23, code);
-        __m256 p = _mm256_loadu_ps(products + n0);
-        __m256i bits = _mm256_castps_si256(p);
-        __m256i clear = _mm256_or_si256(_mm256_and_si256(mask, clear_bit), clear_fixed);
-        bits = _mm256_xor_si256(_mm256_or_si256(_mm256_andnot_si256(clear, bits), _mm256_and_si256(mask, set_bit)),
-                                _mm256_and_si256(mask, flip_bit));
-        __m256 delta = _mm256_sub_ps(_mm256_castsi256_ps(bits), p);
-        __m256 cv = _mm256_loadu_ps(c + n0);
-        // A NaN difference is taken as is (see correct16_avx512).
-        __m256 sum = _mm256_blendv_ps(_mm256_add_ps(cv, delta), delta, _mm256_cmp_ps(delta, delta, _CMP_UNORD_Q));
-        _mm256_storeu_ps(c + n0, _mm256_blendv_ps(cv, sum, fails));
+        correct8_avx2(fails, e, products + n0, c + n0, &v);
     }
     return faults + apply_codes_generic(codes + n0, products + n0, c + n0, columns - n0, how);
 }
@@ -532,17 +519,16 @@ static int64_t apply_dense_avx512(const uint8_t *codes, int64_t count, int64_t l
 #endif
 
 #if defined(__x86_64__)
-// apply_dense_avx512 with 8-wide vectors: a half of the 16 lanes in one vector when all
-// its lanes are images of the group (a blended full-width store rewrites only their
-// columns), else lane by lane.
+// apply_dense_avx512 with 8-wide vectors (correct8_avx2): a half of the 16 lanes in
+// one vector when all its lanes are images of the group (the blended store rewrites
+// only their columns), else lane by lane.
 __attribute__((target("avx2,fma")))
 static int64_t apply_dense_avx2(const uint8_t *codes, int64_t count, int64_t lanes, int64_t block, int64_t thread,
                                 int64_t blocks, int64_t threads, int64_t k_tiles, const int32_t *permutation,
                                 const float *products, float *const *c_images, int64_t c_row_stride,
                                 corruption how) {
-    const __m256i clear_bit = _mm256_set1_epi32((int)how.clear_bit), set_bit = _mm256_set1_epi32((int)how.set_bit);
-    const __m256i flip_bit = _mm256_set1_epi32((int)how.flip_bit), clear_fixed = _mm256_set1_epi32((int)how.clear_fixed);
-    const __m256i passes = _mm256_set1_epi32(HAS_SLOT_PASSES), bit23 = _mm256_set1_epi32(1 << 23);
+    const corruption_vectors8 v = corruption_vectors8_of(how);
+    const __m256i passes = _mm256_set1_epi32(HAS_SLOT_PASSES);
     int adjacent = 1;
     for (int64_t i = 1; i < lanes; i++) adjacent &= c_images[i] == c_images[0] + i;
     const int64_t vector_halves = adjacent ? lanes / 8 : 0;
@@ -557,21 +543,10 @@ static int64_t apply_dense_avx2(const uint8_t *codes, int64_t count, int64_t lan
                 }
                 continue;
             }
-            float *cv_at = c_images[0] + c_offset + 8 * h;
             __m256i e = _mm256_cvtepu8_epi32(_mm_cvtsi64_si128((long long)word));
             __m256 fails = _mm256_castsi256_ps(_mm256_xor_si256(_mm256_cmpeq_epi32(e, passes), _mm256_set1_epi32(-1)));
             faults += __builtin_popcount((unsigned)_mm256_movemask_ps(fails));
-            __m256i mask = _mm256_sllv_epi32(bit23, e);
-            __m256 pv = _mm256_loadu_ps(p + 8 * h);
-            __m256i bits = _mm256_castps_si256(pv);
-            __m256i clear = _mm256_or_si256(_mm256_and_si256(mask, clear_bit), clear_fixed);
-            bits = _mm256_xor_si256(_mm256_or_si256(_mm256_andnot_si256(clear, bits), _mm256_and_si256(mask, set_bit)),
-                                    _mm256_and_si256(mask, flip_bit));
-            __m256 delta = _mm256_sub_ps(_mm256_castsi256_ps(bits), pv);
-            __m256 cv = _mm256_loadu_ps(cv_at);
-            // A NaN difference is taken as is (see correct16_avx512).
-            __m256 sum = _mm256_blendv_ps(_mm256_add_ps(cv, delta), delta, _mm256_cmp_ps(delta, delta, _CMP_UNORD_Q));
-            _mm256_storeu_ps(cv_at, _mm256_blendv_ps(cv, sum, fails));
+            correct8_avx2(fails, e, p + 8 * h, c_images[0] + c_offset + 8 * h, &v);
         }
     DENSE_SLOT_WALK_END
 }
