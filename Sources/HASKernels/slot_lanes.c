@@ -1,8 +1,10 @@
 // The slot path of the fault simulator for a group of images (see
 // HASSlotInjection.h): the slot-by-slot walk of up to 16 images of one PE at
-// once (has_decide_slot_codes), the products of several rows of a K tile at
-// once (has_tile_products_rows) and one row's corrections from the walk's
-// codes (has_apply_slot_codes), each for AVX-512, AVX2 + FMA and portable C.
+// once (has_decide_slot_codes, image- or slot-major); for convolutions the
+// products of several rows of a K tile at once (has_tile_products_rows) and
+// one row's corrections from the walk's codes (has_apply_slot_codes); for
+// dense layers one PE's corrections across the group's images
+// (has_apply_dense_codes). Each for AVX-512, AVX2 + FMA and portable C.
 //
 // One stream's walk is a chain: where the next pair of slots takes its word
 // depends on how many of the last pair failed, so has_decide_slots spends a
