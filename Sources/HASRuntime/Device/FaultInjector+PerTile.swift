@@ -55,11 +55,7 @@ extension FaultInjector {
         let map = layer.map, m = event.shape.m, k = event.shape.k
         let panels = (0..<map.kTiles).map { tile in
             let range = map.kRange(kTile: tile)
-            var columns = [Float](repeating: 0, count: m * range.count)
-            for row in 0..<m {
-                for (j, column) in range.enumerated() { columns[row * range.count + j] = event.weights[row * k + column] }
-            }
-            return PackedWeights(m: m, k: range.count, weights: columns)
+            return PackedWeights(m: m, k: range.count, packing: event.weights + range.lowerBound, lda: k)
         }
         tilePanels[event.layerName] = (event.weights, panels)
         return panels

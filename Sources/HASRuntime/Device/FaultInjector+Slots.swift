@@ -41,13 +41,13 @@ extension FaultInjector {
             if slots == 0 { continue }
             slotThreads.removeAll(keepingCapacity: true)
             for t in 0..<threads {
-                let pe = s * threads + t
-                switch sampler.modes[pe] {
+                let pe = s * threads + t, mode = sampler.modes[pe]
+                switch mode {
                 case .never: continue
                 case .always, .bernoulli:
                     // Its active tiles are a prefix (idle ones draw nothing).
                     let active = map.activeTiles(block: s, thread: t)
-                    if active > 0 { slotThreads.append((t, active, sampler.modes[pe].slotThreshold)) }
+                    if active > 0 { slotThreads.append((t, active, mode.slotThreshold)) }
                 case .geometric(let inverseLog):
                     for i in images {
                         var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: datasetIndex(event, i), pe: pe)
@@ -92,15 +92,14 @@ extension FaultInjector {
                             let r = l * threads + t
                             let row = perm.map { Int($0[r]) } ?? r
                             lanes.aRows[needed] = a + row * k + range.lowerBound
-                            lanes.productThreads[needed] = t
+                            lanes.productRows[needed] = (t, row)
                             needed += 1
                         }
                         if needed == 0 { continue }
                         has_tile_products_rows(lanes.aRows, Int64(needed), Int64(range.count), input + range.lowerBound * bRow,
                                                Int64(bRow), Int64(columns), lanes.products, Int64(columns))
                         for q in 0..<needed {
-                            let t = lanes.productThreads[q], r = l * threads + t
-                            let row = perm.map { Int($0[r]) } ?? r
+                            let (t, row) = lanes.productRows[q]
                             _ = has_apply_slot_codes(lanes.codes(thread: t, lane: j, slot: tile * columns),
                                                      lanes.products + q * columns, output + row * cRow, Int64(columns), kindCode)
                         }

@@ -15,9 +15,9 @@ final class SlotLanes {
     let codes: UnsafeMutablePointer<UInt8>
     /// [row of the tile][column].
     let products: UnsafeMutablePointer<Float>
-    /// A's rows and the threads whose products a tile needs.
+    /// A's rows whose products a tile needs, and their threads and rows of C.
     let aRows: UnsafeMutablePointer<UnsafePointer<Float>?>
-    let productThreads: UnsafeMutablePointer<Int>
+    let productRows: UnsafeMutablePointer<(thread: Int, row: Int)>
 
     /// For PEs of up to `capacity` slots, tiles of `columns` columns.
     init(threads: Int, capacity: Int, columns: Int) {
@@ -27,12 +27,12 @@ final class SlotLanes {
         codes = .allocate(capacity: threads * Self.lanes * stride)
         products = .allocate(capacity: threads * max(1, columns))
         aRows = .allocate(capacity: threads)
-        productThreads = .allocate(capacity: threads)
+        productRows = .allocate(capacity: threads)
     }
 
     deinit {
         states.deallocate(); codes.deallocate(); products.deallocate(); aRows.deallocate()
-        productThreads.deallocate()
+        productRows.deallocate()
     }
 
     /// Decides the first `slots` slots of the streams `states[0..<lanes]` (the images of thread `t`'s PE).

@@ -24,6 +24,18 @@ public final class PackedWeights: @unchecked Sendable {
         self.weights = weights
     }
 
+    /// Packs now an m×k block of a row-major matrix whose rows are `lda` apart
+    /// (for example some of its columns), without keeping a copy of it.
+    public init(m: Int, k: Int, packing a: UnsafePointer<Float>, lda: Int) {
+        precondition(m >= 0 && k >= 0 && lda >= k)
+        self.m = m
+        self.k = k
+        weights = []
+        let p = UnsafeMutablePointer<Float>.allocate(capacity: Int(has_sgemm_packed_a_count(Int64(m), Int64(k))))
+        if m > 0 && k > 0 { has_sgemm_pack_a(Int64(m), Int64(k), a, Int64(lda), p) }
+        packed = p
+    }
+
     /// The packed panels (has_sgemm_pack_a's layout), packed now if not yet.
     var storage: UnsafeMutablePointer<Float> {
         lock.lock()
