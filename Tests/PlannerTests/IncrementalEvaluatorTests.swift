@@ -28,13 +28,20 @@ final class IncrementalEvaluatorTests: XCTestCase {
                 fast.exactDense = true
                 XCTAssertEqual(fast.predictions(permutation: perm, seed: seed), reference, "exact mode, trial \(trial) seed \(seed)")
                 fast.exactDense = false
+                fast.certifies = false
+                let uncertified = fast.predictions(permutation: perm, seed: seed)
+                fast.certifies = true
                 let sparse = fast.predictions(permutation: perm, seed: seed)
+                XCTAssertEqual(sparse, uncertified, "certified images keep their predictions, trial \(trial) seed \(seed)")
                 agree += zip(sparse, reference).filter { $0 == $1 }.count
                 total += reference.count
                 if zip(reference, labels).contains(where: { $0 != $1 }) { degraded = true }
             }
         }
-        if mustDegrade { XCTAssertTrue(degraded, "the device should cost some accuracy, or the comparison proves little") }
+        if mustDegrade {
+            XCTAssertTrue(degraded, "the device should cost some accuracy, or the comparison proves little")
+            XCTAssertGreaterThan(fast.certifiedImages, 0, "some changed images should be certified")
+        }
         XCTAssertGreaterThanOrEqual(Double(agree) / Double(total), 0.995)
     }
 

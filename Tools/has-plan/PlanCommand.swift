@@ -146,9 +146,10 @@ struct PlanCommand: ParsableCommand {
 
         if let fast = search.evaluator as? IncrementalConvEvaluator, ProcessInfo.processInfo.environment["HAS_PLAN_STATS"] != nil {
             let pairs = fast.effectivePairs
-            StandardError.write(String(format: "incremental: %.1f faults/image/seed, %d of %d (position, row) pairs effective; %d passes, %.0f tail images/pass, %.0f memo hits/pass",
+            let perPass = { (count: Int) in Double(count) / Double(max(1, fast.passes)) }
+            StandardError.write(String(format: "incremental: %.1f faults/image/seed, %d of %d (position, row) pairs effective; %d passes, %.0f tail images/pass, %.0f memo hits/pass, %.0f certified/pass",
                                fast.meanFaultsPerImage, pairs.effective, pairs.total, fast.passes,
-                               Double(fast.tailImages) / Double(max(1, fast.passes)), Double(fast.memoHits) / Double(max(1, fast.passes))))
+                               perPass(fast.tailImages), perPass(fast.memoHits), perPass(fast.certifiedImages)))
         }
         if json {
             let report = PlanReport(plan: written ? outPath : nil, strategy: strategy.rawValue, fingerprint: fingerprint,

@@ -37,6 +37,10 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
     public let threads: Int
     /// Recompute D in full for affected images (bit-exact, slower); clears the memo when changed.
     public var exactDense = false { didSet { if exactDense != oldValue { resetMemo() } } }
+    /// Skip the layers after D for images whose change provably keeps their
+    /// clean prediction (`TailCertificate`); off in `exactDense` mode, and off
+    /// to measure what it saves. Predictions are the same either way.
+    public var certifies = true { didSet { if certifies != oldValue { resetMemo() } } }
     public var plannedLayers: [DeviceLayer] { [layer] }
     public var imageCount: Int { labels.count }
     public private(set) var cleanAccuracy: Double = 0
@@ -53,6 +57,8 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
     let preActivations: [Float]  // D's W·x + b [N × M_D]
     let cleanPredictions: [Int]
     let denseTransposed: [Float] // W_D as [F][M_D]
+    /// When a change to D's outputs cannot change a prediction (nil: the layers after D are not a dense chain).
+    let certificate: TailCertificate?
 
     /// For one seed: per image, its positions with faults ("groups"); per
     /// group, the rows for which the group changes a pooled feature, and
@@ -65,6 +71,8 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         var changeStart: [Int32] = [0] // rows + 1, into changes
         var feature: [Int32] = []
         var value: [Float] = []
+        /// Per row entry: Σ |Δ feature|·‖W_D[:, feature]‖₂ over its changes, a bound on how far it moves D's outputs.
+        var bound: [Double] = []
         var faults = 0
     }
     let effects: [UInt64: Effects]
@@ -106,17 +114,40 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         pooled = pooledTensor.data
         let z = dense.forward(pooledTensor.reshaped([labels.count, dense.inFeatures]), options: options, relu: false)
         preActivations = z.data
-        denseTransposed = suffix.transposedDenseWeights()
+        let transposed = suffix.transposedDenseWeights()
+        denseTransposed = transposed
         var tailInput = z
         if denseReLU { Activations.relu(&tailInput) }
-        cleanPredictions = Activations.argmax(network.run(tailInput, layers: tailStart..<network.layers.count, options: options))
-        cleanAccuracy = Double(zip(cleanPredictions, labels).filter { $0 == $1 }.count) / Double(max(1, labels.count))
+        let predictions = Activations.argmax(network.run(tailInput, layers: tailStart..<network.layers.count, options: options))
+        cleanPredictions = predictions
+        cleanAccuracy = Double(zip(predictions, labels).filter { $0 == $1 }.count) / Double(max(1, labels.count))
+        certificate = TailCertificate(network: network, tailStart: tailStart, tailInputs: tailInput.data,
+                                      width: dense.outFeatures, predictions: predictions)
 
+        // ‖W_D[:, j]‖₂ per feature (rounded up a little), for each change's bound.
+        let columnNorms = (0..<dense.inFeatures).map { j in
+            (0..<dense.outFeatures).reduce(0.0) { sum, o in
+                let w = Double(transposed[j * dense.outFeatures + o])
+                return sum + w * w
+            }.squareRoot() * (1 + 1e-6)
+        }
         var all: [UInt64: Effects] = [:]
         for seed in Set(seeds) {
-            all[seed] = IncrementalConvEvaluator.effects(seed: seed, conv: conv, pool: pool, map: map, profile: profile,
-                                                         layerName: device.name, inputs: x, pooled: pooledTensor.data,
-                                                         imageIndices: self.imageIndices, threads: self.threads)
+            var fx = IncrementalConvEvaluator.effects(seed: seed, conv: conv, pool: pool, map: map, profile: profile,
+                                                      layerName: device.name, inputs: x, pooled: pooledTensor.data,
+                                                      imageIndices: self.imageIndices, threads: self.threads)
+            let F = dense.inFeatures
+            for i in 0..<labels.count {
+                for e in Int(fx.rowStart[Int(fx.imageStart[i])])..<Int(fx.rowStart[Int(fx.imageStart[i + 1])]) {
+                    var b = 0.0
+                    for c in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) {
+                        let j = Int(fx.feature[c])
+                        b += abs(Double(fx.value[c]) - Double(pooledTensor.data[i * F + j])) * columnNorms[j]
+                    }
+                    fx.bound.append(b.isNaN ? .infinity : b)
+                }
+            }
+            all[seed] = fx
         }
         effects = all
         resetMemo()
@@ -126,8 +157,9 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         memo = Dictionary(uniqueKeysWithValues: effects.keys.map { ($0, (0..<labels.count).map { _ in Memo() }) })
     }
 
-    /// Work counters (for benchmarks): images whose layers after D were run, and memo hits.
-    public private(set) var tailImages = 0, memoHits = 0, passes = 0
+    /// Work counters (for benchmarks): images whose layers after D were run, memo hits, and
+    /// images changed by their faults yet certified to keep their clean prediction.
+    public private(set) var tailImages = 0, memoHits = 0, certifiedImages = 0, passes = 0
 
     /// Effective (image, position, row) triples over all seeds, and all (image, position, row) triples.
     public var effectivePairs: (effective: Int, total: Int) {
@@ -158,7 +190,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         var out = cleanPredictions
         let chunk = 512
         let chunks = (n + chunk - 1) / chunk
-        var counts = [(Int, Int)](repeating: (0, 0), count: chunks)
+        var counts = [ChunkCounts](repeating: ChunkCounts(), count: chunks)
         out.withUnsafeMutableBufferPointer { result in
             counts.withUnsafeMutableBufferPointer { counts in
                 Parallelism.forEach(chunks, threads: threads) { c in
@@ -168,8 +200,9 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                 }
             }
         }
-        tailImages += counts.reduce(0) { $0 + $1.0 }
-        memoHits += counts.reduce(0) { $0 + $1.1 }
+        tailImages += counts.reduce(0) { $0 + $1.tail }
+        memoHits += counts.reduce(0) { $0 + $1.memoHits }
+        certifiedImages += counts.reduce(0) { $0 + $1.certified }
         passes += 1
         return out
     }
@@ -241,32 +274,40 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
     // MARK: Per candidate
 
     private func evaluateChunk(_ range: Range<Int>, permutation: [Int32], effects fx: Effects, memos: [Memo]?,
-                               positions: [Bool]?, into result: UnsafeMutableBufferPointer<Int>) -> (Int, Int) {
-        var hitsFromMemo = 0
+                               positions: [Bool]?, into result: UnsafeMutableBufferPointer<Int>) -> ChunkCounts {
+        var counts = ChunkCounts()
         let F = dense.inFeatures, MD = dense.outFeatures
+        let radius = certifies && !exactDense ? certificate?.radius : nil
         var affected: [Int] = [], signatures: [[Int32]] = []
         var batch: [Float] = []
         var hits: [Int] = []  // indices into fx.row of the effective (group, row) pairs
         for i in range {
             hits.removeAll(keepingCapacity: true)
+            var bound = 0.0
             for g in Int(fx.imageStart[i])..<Int(fx.imageStart[i + 1]) {
                 let r = Int(fx.position[g])
                 if let positions, !positions[r] { continue }
                 let row = permutation[r]
                 for e in Int(fx.rowStart[g])..<Int(fx.rowStart[g + 1]) where fx.row[e] >= row {
-                    if fx.row[e] == row { hits.append(e) }
+                    if fx.row[e] == row {
+                        hits.append(e)
+                        bound += fx.bound[e]
+                    }
                     break
                 }
             }
             if hits.isEmpty { continue }
+            // Provably the clean prediction (already in `result`), without touching D.
+            if let radius, bound < radius[i] {
+                counts.certified += 1
+                continue
+            }
             let signature = hits.map { Int32($0) }
             if let memos, let p = memos[i].table[signature] {
                 result[i] = p
-                hitsFromMemo += 1
+                counts.memoHits += 1
                 continue
             }
-            affected.append(i)
-            signatures.append(signature)
             let base = batch.count
             if exactDense {
                 batch.append(contentsOf: pooled[(i * F)..<((i + 1) * F)])
@@ -288,9 +329,19 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                         }
                     }
                 }
+                // The move of D's outputs itself (after its ReLU) may still certify the clean prediction.
+                if let radius, tailMove(batch, at: base, image: i) < radius[i] {
+                    batch.removeLast(MD)
+                    memos?[i].table[signature] = cleanPredictions[i]
+                    counts.certified += 1
+                    continue
+                }
             }
+            affected.append(i)
+            signatures.append(signature)
         }
-        if affected.isEmpty { return (0, hitsFromMemo) }
+        counts.tail = affected.count
+        if affected.isEmpty { return counts }
         let z = exactDense
             ? dense.forward(Tensor(shape: [affected.count, F], data: batch), options: ForwardOptions(threads: 1), relu: false).data
             : batch
@@ -300,7 +351,23 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
             result[i] = p
             memos?[i].table[signatures[k]] = p
         }
-        return (affected.count, hitsFromMemo)
+        return counts
+    }
+
+    /// Work done for one chunk of images: run through the layers after D, found in the memo, certified.
+    struct ChunkCounts { var tail = 0, memoHits = 0, certified = 0 }
+
+    /// ‖Δ‖₂ between image i's changed D outputs (`batch[base...]`) and its clean ones, after D's ReLU if any.
+    private func tailMove(_ batch: [Float], at base: Int, image i: Int) -> Double {
+        let MD = dense.outFeatures
+        var sum = 0.0
+        for o in 0..<MD {
+            var a = batch[base + o], b = preActivations[i * MD + o]
+            if denseReLU { a = IncrementalConvEvaluator.relu(a); b = IncrementalConvEvaluator.relu(b) }
+            let d = Double(a) - Double(b)
+            sum += d * d
+        }
+        return sum.isNaN ? .infinity : sum.squareRoot()
     }
 
     // MARK: Precomputation
