@@ -119,31 +119,23 @@ extension FaultInjector {
     /// geometric gaps. Each element receives its corrections in the sampler's order.
     func applyTileProductsByLanes(_ event: GEMMEvent, layer: Layer, images: Range<Int>,
                                   products: UnsafePointer<Float>) {
-        let map = layer.map, kTiles = map.kTiles, blocks = map.blocks, threads = map.threads
-        let cRow = event.cRowStride, perm = event.permutation, count = images.count, lanes = Int(HAS_SLOT_LANES)
+        let map = layer.map, kTiles = map.kTiles
+        let cRow = event.cRowStride, perm = event.permutation, count = images.count, lanes = DenseSlotLanes.lanes
         precondition(count <= lanes)
-        let kindCode = profile.kind.kernelCode, bits = Int32(profile.exponentBits.count)
         let kind = profile.kind, exponentBits = profile.exponentBits
-        // One slot per tile (one column); block 0 runs the most tiles. Codes slot-major, 8 slots of margin.
-        let codes = UnsafeMutablePointer<UInt8>.allocate(capacity: (map.tiles(onBlock: 0) + 8) * lanes)
-        let states = UnsafeMutablePointer<UInt64>.allocate(capacity: lanes)
+        let walk = DenseSlotLanes(map: map)
         let outputs = UnsafeMutablePointer<UnsafeMutablePointer<Float>?>.allocate(capacity: lanes)
-        defer { codes.deallocate(); states.deallocate(); outputs.deallocate() }
+        defer { outputs.deallocate() }
         for j in 0..<count { outputs[j] = event.output(images.lowerBound + j) }
         sampler.forEachActivePE(map: map) { s, t, pe, mode in
             switch mode {
             case .never: break
             case .always, .bernoulli:
-                let active = map.activeTiles(block: s, thread: t)
-                if active == 0 { return }
-                for j in 0..<count {
-                    states[j] = FaultKeys.stream(seed: seed, layer: layer.key, image: datasetIndex(event, images.lowerBound + j),
-                                                 pe: pe).state
+                let images = images, key = layer.key
+                if walk.decide(block: s, thread: t, threshold: mode.slotThreshold, exponentBits: exponentBits, images: count,
+                               state: { FaultKeys.stream(seed: seed, layer: key, image: datasetIndex(event, images.lowerBound + $0), pe: pe).state }) {
+                    walk.apply(kind: kind, permutation: perm?.baseAddress, products: products, outputs: outputs, rowStride: cRow)
                 }
-                has_decide_slot_codes_by_slot(states, Int64(count), mode.slotThreshold, Int64(active), bits, codes)
-                _ = has_apply_dense_codes(codes, Int64(active), Int64(count), Int64(s), Int64(t), Int64(blocks),
-                                          Int64(threads), Int64(kTiles), perm?.baseAddress, products, outputs,
-                                          Int64(cRow), kindCode)
             case .geometric(let inverseLog):
                 for j in 0..<count {
                     var rng = FaultKeys.stream(seed: seed, layer: layer.key, image: datasetIndex(event, images.lowerBound + j),

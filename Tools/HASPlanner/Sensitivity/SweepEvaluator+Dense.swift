@@ -45,113 +45,47 @@ struct DensePath {
 }
 
 extension SweepEvaluator {
-    /// Images per unit of work: one GEMM per K tile over them when the partial products come from GEMMs.
+    /// Images per unit of work when partial products come from one dot product per fault.
     static let denseGroup = 32
 
     func evaluate(_ d: DensePath, device: FaultProfile, kinds: [ErrorKind], seed: UInt64, trials: Int) -> [[[Int]]] {
         let layer = faultyLayers[0]
         let map = layer.map(on: device)
-        let sampler = SweepSampler(profile: device)
-        let key = FaultKeys.layer(layer.name)
-        let n = imageCount, m = d.dense.outFeatures, k = d.dense.inFeatures, tiles = map.kTiles
+        let n = imageCount, m = d.dense.outFeatures, k = d.dense.inFeatures
         let kindCount = kinds.count
-        let exponentBits = device.exponentBits
         // P from one GEMM per K tile (a full GEMM's work per image, shared by every trial and kind)
         // or one dot product per fault; both are the same FMA chain, so the choice is only about speed.
         var expected = 0.0
         for s in 0..<map.blocks { expected += Double(map.slots(onBlock: s)) * device.rates[s].reduce(0, +) }
         let byTiles = map.tileK <= 256 && expected * Double(trials * 1000) > Double(m * k)
-        let group = Self.denseGroup
-        // The product table is laid out thread-major — row l·T + t at t·L + l — so that the
-        // sampler, which goes thread by thread, reads one thread's rows from one small block.
-        let threadsPerBlock = map.threads, rowBlocks = map.rowBlocks, slotRows = rowBlocks * threadsPerBlock
-        var slotRow = [Int32](repeating: 0, count: m)
-        var shuffled: [Float] = []
-        if byTiles {
-            shuffled = [Float](repeating: 0, count: slotRows * k)
-            for row in 0..<m {
-                let at = (row % threadsPerBlock) * rowBlocks + row / threadsPerBlock
-                slotRow[row] = Int32(at)
-                for j in 0..<k { shuffled[at * k + j] = d.dense.weight[row * k + j] }
+        let group = byTiles ? DenseSlotLanes.lanes : Self.denseGroup
+        // Each K tile's weights packed once for the per-tile GEMMs.
+        let panels = !byTiles ? [] : d.dense.weight.withUnsafeBufferPointer { w in
+            (0..<map.kTiles).map { tile in
+                PackedWeights(m: m, k: map.kRange(kTile: tile).count, packing: w.baseAddress! + map.kRange(kTile: tile).lowerBound, lda: k)
             }
         }
-        // Without a ReLU, -0 + b and +0 + b differ when b = -0: then every correction is applied.
-        let skipUnchanged = d.relu
         let chunks = (n + group - 1) / group
         var predictions = [Int](repeating: -1, count: kindCount * trials * n)
         predictions.withUnsafeMutableBufferPointer { out in
-            d.input.withUnsafeBufferPointer { xp in
-                d.gemm.withUnsafeBufferPointer { cp in
-                    d.activation.withUnsafeBufferPointer { ap in
-                        d.dense.weight.withUnsafeBufferPointer { wp in
-                            shuffled.withUnsafeBufferPointer { sp in
-                            slotRow.withUnsafeBufferPointer { slotRow in
-                            Parallelism.forEach(chunks, threads: threads) { c in
-                                let lo = c * group, hi = min(n, lo + group), count = hi - lo
-                                let x = xp.baseAddress!, w = wp.baseAddress!
-                                let perImage = slotRows * tiles
-                                let products = UnsafeMutablePointer<Float>.allocate(capacity: byTiles ? count * perImage : 1)
-                                defer { products.deallocate() }
-                                if byTiles {
-                                    for tile in 0..<tiles {
-                                        let range = map.kRange(kTile: tile)
-                                        // products[j·perImage + slotRow[row]·tiles + tile] = P(row, tile) of image lo + j.
-                                        PermutedGEMM.multiply(m: slotRows, n: count, k: range.count, a: sp.baseAddress! + range.lowerBound,
-                                                              lda: k,
-                                                              b: StridedMatrix(x + lo * k + range.lowerBound, rowStride: 1, colStride: k),
-                                                              c: StridedMatrix(products + tile, rowStride: tiles, colStride: perImage),
-                                                              threads: 1)
-                                    }
-                                }
-                                let y = UnsafeMutablePointer<Float>.allocate(capacity: kindCount * m)
-                                defer { y.deallocate() }
-                                var batches = [ChangedBatch](repeating: ChangedBatch(), count: kindCount * trials)
-                                let candidates = SweepSampler.Scratch()
-                                for i in lo..<hi {
-                                    let image = imageIndices[i], own = products + (i - lo) * perImage
-                                    let clean = cp.baseAddress! + i * m, xi = x + i * k
-                                    for trial in 0..<trials {
-                                        for kk in 0..<kindCount { (y + kk * m).update(from: clean, count: m) }
-                                        sampler.forEachFault(seed: FaultKeys.trialSeed(seed, trial: trial), layer: key, image: image,
-                                                             map: map, scratch: candidates) { row, kTile, _, draw in
-                                            let p = byTiles ? own[Int(slotRow[row]) * tiles + kTile]
-                                                : FaultInjector.partialProduct(w + row * k, xi, bRowStride: 1, range: map.kRange(kTile: kTile))
-                                            for kk in 0..<kindCount {
-                                                let q = kinds[kk].corrupt(p, draw: draw, exponentBits: exponentBits)
-                                                // y += +0 changes nothing after bias and ReLU (at most -0 → +0).
-                                                if skipUnchanged && q.bitPattern == p.bitPattern && p.isFinite { continue }
-                                                y[kk * m + row] += q - p
-                                            }
-                                        }
-                                        for kk in 0..<kindCount {
-                                            let yk = y + kk * m
-                                            d.dense.addBias(toRows: yk, count: 1, relu: d.relu)
-                                            if d.laterFaulty || SweepEvaluator.differ(yk, ap.baseAddress! + i * m, m) {
-                                                batches[kk * trials + trial].images.append(i)
-                                                batches[kk * trials + trial].rows.append(contentsOf: UnsafeBufferPointer(start: yk, count: m))
-                                            }
-                                        }
-                                    }
-                                }
-                                for kk in 0..<kindCount {
-                                    for trial in 0..<trials {
-                                        let base = (kk * trials + trial) * n
-                                        for i in lo..<hi { out[base + i] = cleanPredictions[i] }
-                                        let batch = batches[kk * trials + trial]
-                                        if batch.images.isEmpty { continue }
-                                        let options = d.laterFaulty
-                                            ? faultyOptions(device: device, kind: kinds[kk], seed: FaultKeys.trialSeed(seed, trial: trial),
-                                                            indices: batch.images.map { imageIndices[$0] })
-                                            : ForwardOptions(threads: 1)
-                                        let scores = network.run(Tensor(shape: [batch.images.count, m], data: batch.rows),
-                                                                 layers: d.next..<network.layers.count, options: options)
-                                        for (b, p) in Activations.argmax(scores).enumerated() { out[base + batch.images[b]] = p }
-                                    }
-                                }
-                            }
-                            }
-                            }
-                        }
+            Parallelism.forEach(chunks, threads: threads) { c in
+                let images = (c * group)..<min(n, (c + 1) * group)
+                let batches = byTiles
+                    ? changedByLanes(d, images: images, map: map, panels: panels, device: device, kinds: kinds, seed: seed, trials: trials)
+                    : changedPerFault(d, images: images, map: map, device: device, kinds: kinds, seed: seed, trials: trials)
+                for kk in 0..<kindCount {
+                    for trial in 0..<trials {
+                        let base = (kk * trials + trial) * n
+                        for i in images { out[base + i] = cleanPredictions[i] }
+                        let batch = batches[kk * trials + trial]
+                        if batch.images.isEmpty { continue }
+                        let options = d.laterFaulty
+                            ? faultyOptions(device: device, kind: kinds[kk], seed: FaultKeys.trialSeed(seed, trial: trial),
+                                            indices: batch.images.map { imageIndices[$0] })
+                            : ForwardOptions(threads: 1)
+                        let scores = network.run(Tensor(shape: [batch.images.count, m], data: batch.rows),
+                                                 layers: d.next..<network.layers.count, options: options)
+                        for (b, p) in Activations.argmax(scores).enumerated() { out[base + batch.images[b]] = p }
                     }
                 }
             }
@@ -159,5 +93,148 @@ extension SweepEvaluator {
         return (0..<kindCount).map { kk in
             (0..<trials).map { trial in Array(predictions[((kk * trials + trial) * n)..<((kk * trials + trial + 1) * n)]) }
         }
+    }
+
+    /// Adds the bias (and ReLU) to image i's faulty GEMM output `y` and keeps it
+    /// in `batch` when it differs from the clean activations (always when a
+    /// later layer is faulty too).
+    @inline(__always)
+    private func keepIfChanged(_ d: DensePath, _ y: UnsafeMutablePointer<Float>, image i: Int, clean: UnsafePointer<Float>,
+                               in batch: inout ChangedBatch) {
+        let m = d.dense.outFeatures
+        d.dense.addBias(toRows: y, count: 1, relu: d.relu)
+        if d.laterFaulty || SweepEvaluator.differ(y, clean + i * m, m) {
+            batch.images.append(i)
+            batch.rows.append(contentsOf: UnsafeBufferPointer(start: y, count: m))
+        }
+    }
+
+    /// Per (kind, trial), the images of `images` whose activations change: one
+    /// dot product per fault, image by image (low rates).
+    private func changedPerFault(_ d: DensePath, images: Range<Int>, map: TileMap, device: FaultProfile, kinds: [ErrorKind],
+                                 seed: UInt64, trials: Int) -> [ChangedBatch] {
+        let sampler = SweepSampler(profile: device), key = FaultKeys.layer(faultyLayers[0].name)
+        let m = d.dense.outFeatures, k = d.dense.inFeatures, kindCount = kinds.count, exponentBits = device.exponentBits
+        // Without a ReLU, -0 + b and +0 + b differ when b = -0: then every correction is applied.
+        let skipUnchanged = d.relu
+        var batches = [ChangedBatch](repeating: ChangedBatch(), count: kindCount * trials)
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: kindCount * m)
+        defer { y.deallocate() }
+        let candidates = SweepSampler.Scratch()
+        d.input.withUnsafeBufferPointer { xp in
+            d.gemm.withUnsafeBufferPointer { cp in
+                d.activation.withUnsafeBufferPointer { ap in
+                    d.dense.weight.withUnsafeBufferPointer { wp in
+                        let w = wp.baseAddress!
+                        for i in images {
+                            let clean = cp.baseAddress! + i * m, xi = xp.baseAddress! + i * k
+                            for trial in 0..<trials {
+                                for kk in 0..<kindCount { (y + kk * m).update(from: clean, count: m) }
+                                sampler.forEachFault(seed: FaultKeys.trialSeed(seed, trial: trial), layer: key, image: imageIndices[i],
+                                                     map: map, scratch: candidates) { row, kTile, _, draw in
+                                    let p = FaultInjector.partialProduct(w + row * k, xi, bRowStride: 1, range: map.kRange(kTile: kTile))
+                                    for kk in 0..<kindCount {
+                                        let q = kinds[kk].corrupt(p, draw: draw, exponentBits: exponentBits)
+                                        // y += +0 changes nothing after bias and ReLU (at most -0 → +0).
+                                        if skipUnchanged && q.bitPattern == p.bitPattern && p.isFinite { continue }
+                                        y[kk * m + row] += q - p
+                                    }
+                                }
+                                for kk in 0..<kindCount {
+                                    keepIfChanged(d, y + kk * m, image: i, clean: ap.baseAddress!, in: &batches[kk * trials + trial])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return batches
+    }
+
+    /// The same for a group of up to `DenseSlotLanes.lanes` images at high rates:
+    /// P of every row, tile and image by one GEMM per K tile (the images side by
+    /// side), then the faults PE by PE in the sampler's order — a high-rate PE's
+    /// slots decided for all the images at once and applied kind by kind
+    /// (`DenseSlotLanes`), a low-rate PE's gaps walked image by image. Each
+    /// element receives its corrections in the injector's order, so the
+    /// activations are bit for bit the injector's.
+    private func changedByLanes(_ d: DensePath, images: Range<Int>, map: TileMap, panels: [PackedWeights], device: FaultProfile,
+                                kinds: [ErrorKind], seed: UInt64, trials: Int) -> [ChangedBatch] {
+        let sampler = FaultSampler(profile: device), key = FaultKeys.layer(faultyLayers[0].name)
+        let m = d.dense.outFeatures, k = d.dense.inFeatures, tiles = map.kTiles, kindCount = kinds.count
+        let lanes = DenseSlotLanes.lanes, count = images.count, lo = images.lowerBound, exponentBits = device.exponentBits
+        var batches = [ChangedBatch](repeating: ChangedBatch(), count: kindCount * trials)
+        let products = UnsafeMutablePointer<Float>.allocate(capacity: m * tiles * lanes)
+        // Per kind, Yᵀ of the group: C[row] of image j at y[kk][row·lanes + j].
+        let y = UnsafeMutablePointer<Float>.allocate(capacity: kindCount * m * lanes)
+        let outputs = UnsafeMutablePointer<UnsafeMutablePointer<Float>?>.allocate(capacity: kindCount * lanes)
+        let row = UnsafeMutablePointer<Float>.allocate(capacity: m)
+        defer { products.deallocate(); y.deallocate(); outputs.deallocate(); row.deallocate() }
+        for kk in 0..<kindCount { for j in 0..<lanes { outputs[kk * lanes + j] = y + kk * m * lanes + j } }
+        let walk = DenseSlotLanes(map: map)
+        d.input.withUnsafeBufferPointer { xp in
+            d.gemm.withUnsafeBufferPointer { cp in
+                d.activation.withUnsafeBufferPointer { ap in
+                    d.dense.weight.withUnsafeBufferPointer { wp in
+                        for tile in 0..<tiles {
+                            let range = map.kRange(kTile: tile)
+                            // products[(row·tiles + tile)·lanes + j] = P(row, tile) of image lo + j.
+                            PermutedGEMM.multiply(m: m, n: count, k: range.count, a: wp.baseAddress! + range.lowerBound, lda: k,
+                                                  packed: panels[tile],
+                                                  b: StridedMatrix(xp.baseAddress! + lo * k + range.lowerBound, rowStride: 1, colStride: k),
+                                                  c: StridedMatrix(products + tile * lanes, rowStride: tiles * lanes, colStride: 1),
+                                                  threads: 1)
+                        }
+                        for trial in 0..<trials {
+                            let trialSeed = FaultKeys.trialSeed(seed, trial: trial)
+                            for kk in 0..<kindCount {
+                                let yk = y + kk * m * lanes
+                                for j in 0..<count {
+                                    let clean = cp.baseAddress! + (lo + j) * m
+                                    for r in 0..<m { yk[r * lanes + j] = clean[r] }
+                                }
+                            }
+                            sampler.forEachActivePE(map: map) { s, t, pe, mode in
+                                switch mode {
+                                case .never: break
+                                case .always, .bernoulli:
+                                    let decided = walk.decide(block: s, thread: t, threshold: mode.slotThreshold, exponentBits: exponentBits,
+                                                              images: count) {
+                                        FaultKeys.stream(seed: trialSeed, layer: key, image: self.imageIndices[lo + $0], pe: pe).state
+                                    }
+                                    if !decided { return }
+                                    for kk in 0..<kindCount {
+                                        walk.apply(kind: kinds[kk], permutation: nil, products: products, outputs: outputs + kk * lanes,
+                                                   rowStride: lanes)
+                                    }
+                                case .geometric(let inverseLog):
+                                    for j in 0..<count {
+                                        var rng = FaultKeys.stream(seed: trialSeed, layer: key, image: imageIndices[lo + j], pe: pe)
+                                        FaultSampler.forEachGeometricFailure(&rng, inverseLog: inverseLog, slots: map.slots(onBlock: s)) { slot, draw in
+                                            let w = map.work(slot: slot, block: s, thread: t)
+                                            if w.position >= map.rows { return }
+                                            let p = products[(w.position * tiles + w.kTile) * lanes + j]
+                                            for kk in 0..<kindCount {
+                                                let q = kinds[kk].corrupt(p, draw: draw, exponentBits: exponentBits)
+                                                y[(kk * m + w.position) * lanes + j] += q - p
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            for kk in 0..<kindCount {
+                                let yk = y + kk * m * lanes
+                                for j in 0..<count {
+                                    for r in 0..<m { row[r] = yk[r * lanes + j] }
+                                    keepIfChanged(d, row, image: lo + j, clean: ap.baseAddress!, in: &batches[kk * trials + trial])
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return batches
     }
 }
