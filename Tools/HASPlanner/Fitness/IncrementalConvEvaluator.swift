@@ -280,6 +280,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         let radius = certifies && !exactDense ? certificate?.radius : nil
         var affected: [Int] = [], signatures: [[Int32]] = []
         var batch: [Float] = []
+        batch.reserveCapacity(range.count * (exactDense ? F : MD))
         var hits: [Int] = []  // indices into fx.row of the effective (group, row) pairs
         for i in range {
             hits.removeAll(keepingCapacity: true)
@@ -357,17 +358,32 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
     /// Work done for one chunk of images: run through the layers after D, found in the memo, certified.
     struct ChunkCounts { var tail = 0, memoHits = 0, certified = 0 }
 
-    /// ‖Δ‖₂ between image i's changed D outputs (`batch[base...]`) and its clean ones, after D's ReLU if any.
+    /// ‖Δ‖₂ between image i's changed D outputs (`batch[base...]`) and its clean ones,
+    /// after D's ReLU if any: in float, 8 lanes at a time, then rounded up by far more
+    /// than float rounding could have taken off (≤ M_D·2⁻²³ relative).
     private func tailMove(_ batch: [Float], at base: Int, image i: Int) -> Double {
-        let MD = dense.outFeatures
-        var sum = 0.0
-        for o in 0..<MD {
-            var a = batch[base + o], b = preActivations[i * MD + o]
-            if denseReLU { a = IncrementalConvEvaluator.relu(a); b = IncrementalConvEvaluator.relu(b) }
-            let d = Double(a) - Double(b)
-            sum += d * d
+        let MD = dense.outFeatures, floor: Float = denseReLU ? 0 : -.infinity
+        var lanes = SIMD8<Float>(repeating: 0), tail: Float = 0
+        batch.withUnsafeBufferPointer { zb in
+            preActivations.withUnsafeBufferPointer { pb in
+                let a = zb.baseAddress! + base, b = pb.baseAddress! + i * MD
+                let low = SIMD8<Float>(repeating: floor)
+                var o = 0
+                while o + 8 <= MD {
+                    let x = SIMD8(UnsafeBufferPointer(start: a + o, count: 8)), y = SIMD8(UnsafeBufferPointer(start: b + o, count: 8))
+                    let d = x.replacing(with: low, where: x .< low) - y.replacing(with: low, where: y .< low)
+                    lanes += d * d
+                    o += 8
+                }
+                while o < MD {
+                    let d = max(a[o], floor) - max(b[o], floor)
+                    tail += d * d
+                    o += 1
+                }
+            }
         }
-        return sum.isNaN ? .infinity : sum.squareRoot()
+        let sum = Double(lanes.sum() + tail)
+        return sum.isNaN ? .infinity : sum.squareRoot() * (1 + Double(MD) * 0x1p-22)
     }
 
     // MARK: Precomputation
@@ -462,8 +478,9 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                     let n = e.column
                     let b = column(n, g)
                     // The injector's arithmetic: P as an FMA chain, k ascending, from 0.
-                    var p: Float = 0
-                    for k in map.kRange(kTile: e.kTile) { p = p.addingProduct(wr[k], b[k]) }
+                    let p = b.withUnsafeBufferPointer {
+                        FaultInjector.partialProduct(wr, $0.baseAddress!, bRowStride: 1, range: map.kRange(kTile: e.kTile))
+                    }
                     let corrupted = profile.kind.corrupt(p, draw: e.draw, exponentBits: profile.exponentBits)
                     if let at = keys.firstIndex(of: n) {
                         values[at] += corrupted - p
@@ -520,8 +537,9 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         var total: Float = 0
         var p0 = 0
         while p0 < k {
-            var acc: Float = 0
-            for kk in p0..<min(k, p0 + 256) { acc = acc.addingProduct(a[kk], b[kk]) }
+            let acc = b.withUnsafeBufferPointer {
+                FaultInjector.partialProduct(a, $0.baseAddress!, bRowStride: 1, range: p0..<min(k, p0 + 256))
+            }
             total = p0 == 0 ? acc : total + acc
             p0 += 256
         }
