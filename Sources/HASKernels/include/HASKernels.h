@@ -102,6 +102,11 @@ void has_conv_relu_pool(int64_t channels, int64_t height, int64_t width, int64_t
                         int64_t out_channels, const float *image, const float *weight, const float *bias,
                         float *dst);
 
+/// y[i] = y[i] + x[i] * d for i < n, the product rounded before the add (two
+/// roundings, never a fused multiply-add): what Swift's `y[i] += x[i] * d`
+/// computes, 16 or 8 lanes at a time (the planner's sparse dense-layer updates).
+void has_add_scaled(int64_t n, float d, const float *x, float *y);
+
 /// 1 when the AVX2+FMA micro-kernel is in use on this CPU.
 int has_sgemm_uses_avx2(void);
 

@@ -71,6 +71,8 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         var changeStart: [Int32] = [0] // rows + 1, into changes
         var feature: [Int32] = []
         var value: [Float] = []
+        /// Per change: value − the clean pooled feature (what the sparse update of D scales its column by).
+        var delta: [Float] = []
         /// Per row entry: Σ |Δ feature|·‖W_D[:, feature]‖₂ over its changes, a bound on how far it moves D's outputs.
         var bound: [Double] = []
         var faults = 0
@@ -142,6 +144,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                     var b = 0.0
                     for c in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) {
                         let j = Int(fx.feature[c])
+                        fx.delta.append(fx.value[c] - pooledTensor.data[i * F + j])
                         b += abs(Double(fx.value[c]) - Double(pooledTensor.data[i * F + j])) * columnNorms[j]
                     }
                     fx.bound.append(b.isNaN ? .infinity : b)
@@ -216,7 +219,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
     /// sums are added in chunk order.
     public func pairCosts(seeds: [UInt64]) -> [[Double]] {
         let m = layer.shape.m, n = labels.count
-        let F = dense.inFeatures, MD = dense.outFeatures
+        let MD = dense.outFeatures
         let cleanTail = tailScores(preActivations)
         let clean = (0..<n).map { FaultyEvaluation.labelProbability(rowOf: cleanTail, $0, label: labels[$0]) }
         // Small chunks: each effective triple is a row of M_D floats in the tail's batch.
@@ -244,9 +247,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                                             let z = zb.baseAddress! + owners.count * MD
                                             z.update(from: pre.baseAddress! + i * MD, count: MD)
                                             for k in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) {
-                                                let j = Int(fx.feature[k]), d = fx.value[k] - pooled[i * F + j]
-                                                let col = wt.baseAddress! + j * MD
-                                                for o in 0..<MD { z[o] += col[o] * d }
+                                                addScaled(wt.baseAddress! + Int(fx.feature[k]) * MD, by: fx.delta[k], to: z, count: MD)
                                             }
                                             owners.append((i, Int(fx.row[e]), r))
                                         }
@@ -322,10 +323,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                         let zi = z.baseAddress! + base
                         for e in hits {
                             for c in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) {
-                                let j = Int(fx.feature[c])
-                                let d = fx.value[c] - pooled[i * F + j]
-                                let col = wt.baseAddress! + j * MD
-                                for o in 0..<MD { zi[o] += col[o] * d }  // vectorises; fmaf would be a libm call per element
+                                addScaled(wt.baseAddress! + Int(fx.feature[c]) * MD, by: fx.delta[c], to: zi, count: MD)
                             }
                         }
                     }
