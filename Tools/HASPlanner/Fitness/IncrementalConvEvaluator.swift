@@ -79,8 +79,23 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
     }
     let effects: [UInt64: Effects]
 
-    /// Memo per seed and image: signature (group, row pairs) → prediction.
-    final class Memo: @unchecked Sendable { var table: [[Int32]: Int] = [:] }
+    /// Memo per seed and image: signature (its effective (group, row) entries) → prediction,
+    /// filed under a 64-bit hash of the signature so that a lookup allocates nothing; the
+    /// stored signature is compared in full (a colliding one is a miss, and is replaced).
+    final class Memo: @unchecked Sendable {
+        var table: [UInt64: (signature: [Int32], prediction: Int)] = [:]
+
+        static func key(_ hits: [Int32]) -> UInt64 {
+            var h: UInt64 = 0x9E37_79B9_7F4A_7C15
+            for e in hits { h = SplitMix64.mix(h ^ UInt64(UInt32(bitPattern: e))) }
+            return h
+        }
+
+        func prediction(_ hits: [Int32], key: UInt64) -> Int? {
+            guard let entry = table[key], entry.signature == hits else { return nil }
+            return entry.prediction
+        }
+    }
     private var memo: [UInt64: [Memo]] = [:]
 
     /// Returns nil when the network does not have the conv → ReLU → pool → flatten → dense shape after `layer`.
@@ -279,10 +294,10 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         var counts = ChunkCounts()
         let F = dense.inFeatures, MD = dense.outFeatures
         let radius = certifies && !exactDense ? certificate?.radius : nil
-        var affected: [Int] = [], signatures: [[Int32]] = []
+        var affected: [Int] = [], signatures: [(hits: [Int32], key: UInt64)] = []
         var batch: [Float] = []
         batch.reserveCapacity(range.count * (exactDense ? F : MD))
-        var hits: [Int] = []  // indices into fx.row of the effective (group, row) pairs
+        var hits: [Int32] = []  // indices into fx.row of the effective (group, row) pairs
         for i in range {
             hits.removeAll(keepingCapacity: true)
             var bound = 0.0
@@ -292,7 +307,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                 let row = permutation[r]
                 for e in Int(fx.rowStart[g])..<Int(fx.rowStart[g + 1]) where fx.row[e] >= row {
                     if fx.row[e] == row {
-                        hits.append(e)
+                        hits.append(Int32(e))
                         bound += fx.bound[e]
                     }
                     break
@@ -304,8 +319,8 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                 counts.certified += 1
                 continue
             }
-            let signature = hits.map { Int32($0) }
-            if let memos, let p = memos[i].table[signature] {
+            let key = Memo.key(hits)
+            if let memos, let p = memos[i].prediction(hits, key: key) {
                 result[i] = p
                 counts.memoHits += 1
                 continue
@@ -313,7 +328,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
             let base = batch.count
             if exactDense {
                 batch.append(contentsOf: pooled[(i * F)..<((i + 1) * F)])
-                for e in hits {
+                for e in hits.map(Int.init) {
                     for c in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) { batch[base + Int(fx.feature[c])] = fx.value[c] }
                 }
             } else {
@@ -321,7 +336,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                 batch.withUnsafeMutableBufferPointer { z in
                     denseTransposed.withUnsafeBufferPointer { wt in
                         let zi = z.baseAddress! + base
-                        for e in hits {
+                        for e in hits.map(Int.init) {
                             for c in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) {
                                 addScaled(wt.baseAddress! + Int(fx.feature[c]) * MD, by: fx.delta[c], to: zi, count: MD)
                             }
@@ -331,13 +346,13 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                 // The move of D's outputs itself (after its ReLU) may still certify the clean prediction.
                 if let radius, tailMove(batch, at: base, image: i) < radius[i] {
                     batch.removeLast(MD)
-                    memos?[i].table[signature] = cleanPredictions[i]
+                    memos?[i].table[key] = (hits, cleanPredictions[i])
                     counts.certified += 1
                     continue
                 }
             }
             affected.append(i)
-            signatures.append(signature)
+            signatures.append((hits, key))
         }
         counts.tail = affected.count
         if affected.isEmpty { return counts }
@@ -348,7 +363,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         for (k, p) in Activations.argmax(scores).enumerated() {
             let i = affected[k]
             result[i] = p
-            memos?[i].table[signatures[k]] = p
+            memos?[i].table[signatures[k].key] = (signatures[k].hits, p)
         }
         return counts
     }
