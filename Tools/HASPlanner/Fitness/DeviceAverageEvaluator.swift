@@ -15,6 +15,8 @@ public final class DeviceAverageEvaluator: PlanEvaluator {
     public var imageCount: Int { members[0].imageCount }
     public var cleanAccuracy: Double { members[0].cleanAccuracy }
 
+    public func forgetCandidates() { members.forEach { $0.forgetCandidates() } }
+
     /// Per seed, the mean over the devices.
     public func accuracies(permutations: [String: [Int32]], seeds: [UInt64]) -> [Double] {
         let each = members.map { $0.accuracies(permutations: permutations, seeds: seeds) }

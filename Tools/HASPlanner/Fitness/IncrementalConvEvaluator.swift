@@ -95,6 +95,16 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
             guard let entry = table[key], entry.signature == hits else { return nil }
             return entry.prediction
         }
+
+        /// Entries kept per image: the memo is a cache, so forgetting changes no
+        /// result, and a full table starts over, which keeps memory flat however
+        /// many generations or `--runs` a search makes.
+        static let capacity = 256
+
+        func remember(_ hits: [Int32], key: UInt64, prediction: Int) {
+            if table.count >= Memo.capacity && table[key] == nil { table.removeAll(keepingCapacity: true) }
+            table[key] = (hits, prediction)
+        }
     }
     private var memo: [UInt64: [Memo]] = [:]
 
@@ -170,6 +180,9 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         effects = all
         resetMemo()
     }
+
+    /// Empties the memo (a new GA run starts; results do not change).
+    public func forgetCandidates() { resetMemo() }
 
     private func resetMemo() {
         memo = Dictionary(uniqueKeysWithValues: effects.keys.map { ($0, (0..<labels.count).map { _ in Memo() }) })
@@ -346,7 +359,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                 // The move of D's outputs itself (after its ReLU) may still certify the clean prediction.
                 if let radius, tailMove(batch, at: base, image: i) < radius[i] {
                     batch.removeLast(MD)
-                    memos?[i].table[key] = (hits, cleanPredictions[i])
+                    memos?[i].remember(hits, key: key, prediction: cleanPredictions[i])
                     counts.certified += 1
                     continue
                 }
@@ -363,7 +376,7 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
         for (k, p) in Activations.argmax(scores).enumerated() {
             let i = affected[k]
             result[i] = p
-            memos?[i].table[signatures[k].key] = (signatures[k].hits, p)
+            memos?[i].remember(signatures[k].hits, key: signatures[k].key, prediction: p)
         }
         return counts
     }

@@ -10,9 +10,14 @@ public protocol PlanEvaluator: AnyObject {
     var cleanAccuracy: Double { get }
     /// Top-1 accuracy for each fault seed.
     func accuracies(permutations: [String: [Int32]], seeds: [UInt64]) -> [Double]
+    /// Drops what was cached for earlier candidates (a new search run starts),
+    /// so that memory does not grow with the runs; changes no result.
+    func forgetCandidates()
 }
 
 extension PlanEvaluator {
+    public func forgetCandidates() {}
+
     /// Mean accuracy over `seeds` of a chromosome (layers in `plannedLayers` order).
     public func fitness(_ chromosome: Chromosome, seeds: [UInt64]) -> Double {
         Statistics.mean(accuracies(permutations: permutations(chromosome), seeds: seeds))

@@ -162,6 +162,7 @@ public final class PlanRunner {
     /// GA run `index` (0 = the first): the search seed plus `index`, starting from the identity (ga) or
     /// from perturbations of the hybrid's starting plan.
     private func startRun(_ index: Int, from start: Chromosome) throws -> GeneticAlgorithm {
+        if index > 0 { search.evaluator.forgetCandidates() }  // one run's caches at a time: memory flat over --runs
         var config = configuration
         config.seed = configuration.seed &+ UInt64(index)
         let seeds = strategy == .hybrid
