@@ -21,13 +21,13 @@ fi
 if [ "${HAS_SKIP_ASAN:-0}" != 1 ] && [ $# -eq 0 ]; then
     # Every reader of untrusted bytes (bundles, IDX, PNG, NPY, profiles, plans, checkpoints,
     # CSV), and the fault simulator's C kernels (every instruction-set variant, on groups
-    # of images that fill the vectors partly). The two tests that cap the child's address
+    # of images that fill the vectors partly, also through the sensitivity sweep). The two tests that cap the child's address
     # space cannot run under ASan (its shadow memory needs terabytes of address space) and
     # are skipped here only.
     asan=(-c release --build-path .build-asan -Xswiftc -sanitize=address -Xcc -fsanitize=address -Xswiftc -enable-testing)
     swift build "${asan[@]}" --build-tests
     ASAN_OPTIONS=detect_leaks=0 swift test "${asan[@]}" --disable-swift-testing --skip-build \
-        --filter "HardeningTests|BundleTests|DataTests|PNG|NPY|IDX|FaultProfileTests|SchedulePlanTests|CanonicalRate|CSV|Checkpoint|SlotLanesTests|StrategyMatrixTests|SlotPathTests" \
+        --filter "HardeningTests|BundleTests|DataTests|PNG|NPY|IDX|FaultProfileTests|SchedulePlanTests|CanonicalRate|CSV|Checkpoint|SlotLanesTests|StrategyMatrixTests|SlotPathTests|ScaledAddTests|SweepEvaluatorTests" \
         --skip "testMemoryCapStopsAnAllocationOverIt|testRealZipBomb"
 fi
 if [ "${HAS_SKIP_FUZZ:-0}" != 1 ] && [ $# -eq 0 ]; then
