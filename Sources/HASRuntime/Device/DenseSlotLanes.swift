@@ -27,6 +27,32 @@ public final class DenseSlotLanes {
 
     deinit { codes.deallocate(); states.deallocate() }
 
+    /// Each K tile's columns of the weights W [m × k] (row-major), packed for `tileProducts`.
+    public static func tilePanels(weights: UnsafePointer<Float>, m: Int, k: Int, map: TileMap) -> [PackedWeights] {
+        (0..<map.kTiles).map { tile in
+            let range = map.kRange(kTile: tile)
+            return PackedWeights(m: m, k: range.count, packing: weights + range.lowerBound, lda: k)
+        }
+    }
+
+    /// P(row, tile) of every row and K tile of W [m × k] for `images` images, into
+    /// `products` in this class's layout, by one GEMM per tile (each element the FMA
+    /// chain of a partial product). Image j's input is B's column j: element κ at
+    /// `input + j·bColStride + κ·bRowStride`.
+    public static func tileProducts(weights: UnsafePointer<Float>, m: Int, k: Int, map: TileMap, panels: [PackedWeights],
+                                    input: UnsafePointer<Float>, bRowStride: Int, bColStride: Int, images: Int,
+                                    into products: UnsafeMutablePointer<Float>) {
+        precondition(images <= lanes && panels.count == map.kTiles)
+        let tiles = map.kTiles
+        for tile in 0..<tiles {
+            let range = map.kRange(kTile: tile)
+            // products[(row·tiles + tile)·lanes + j] = P(row, tile) of image j (rows unshuffled).
+            PermutedGEMM.multiply(m: m, n: images, k: range.count, a: weights + range.lowerBound, lda: k, packed: panels[tile],
+                                  b: StridedMatrix(input + range.lowerBound * bRowStride, rowStride: bRowStride, colStride: bColStride),
+                                  c: StridedMatrix(products + tile * lanes, rowStride: tiles * lanes, colStride: 1), threads: 1)
+        }
+    }
+
     /// Decides the slots of PE (s, t), whose rate draws slot by slot (`threshold`:
     /// `FaultSampler.Mode.slotThreshold`), for `images` images; image j's stream
     /// starts at `state(j)` (`FaultKeys.stream(…).state`). Returns whether the PE

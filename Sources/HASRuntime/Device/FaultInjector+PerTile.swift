@@ -28,18 +28,10 @@ extension FaultInjector {
     /// all the group's images (`applyTileProductsByLanes`).
     private func injectDenseByTiles(_ event: GEMMEvent, layer: Layer, images: Range<Int>,
                                     products: UnsafeMutablePointer<Float>) {
-        let map = layer.map, m = event.shape.m, k = event.shape.k, count = images.count, tiles = map.kTiles
-        let first = event.input(images.lowerBound), lanes = Self.tileGroup
-        let panels = tilePanels(event, layer: layer)
-        for tile in 0..<tiles {
-            let range = map.kRange(kTile: tile)
-            // products[(row·tiles + tile)·lanes + j] = P(row, tile) of image images.lowerBound + j (rows unshuffled).
-            PermutedGEMM.multiply(m: m, n: count, k: range.count, a: event.weights + range.lowerBound, lda: k,
-                                  packed: panels[tile],
-                                  b: StridedMatrix(first + range.lowerBound * event.bRowStride,
-                                                   rowStride: event.bRowStride, colStride: event.bColStride),
-                                  c: StridedMatrix(products + tile * lanes, rowStride: tiles * lanes, colStride: 1), threads: 1)
-        }
+        DenseSlotLanes.tileProducts(weights: event.weights, m: event.shape.m, k: event.shape.k, map: layer.map,
+                                    panels: tilePanels(event, layer: layer), input: event.input(images.lowerBound),
+                                    bRowStride: event.bRowStride, bColStride: event.bColStride, images: images.count,
+                                    into: products)
         applyTileProductsByLanes(event, layer: layer, images: images, products: UnsafePointer(products))
     }
 
@@ -52,11 +44,7 @@ extension FaultInjector {
         tilePanelsLock.lock()
         defer { tilePanelsLock.unlock() }
         if let cached = tilePanels[event.layerName], cached.weights == event.weights { return cached.panels }
-        let map = layer.map, m = event.shape.m, k = event.shape.k
-        let panels = (0..<map.kTiles).map { tile in
-            let range = map.kRange(kTile: tile)
-            return PackedWeights(m: m, k: range.count, packing: event.weights + range.lowerBound, lda: k)
-        }
+        let panels = DenseSlotLanes.tilePanels(weights: event.weights, m: event.shape.m, k: event.shape.k, map: layer.map)
         tilePanels[event.layerName] = (event.weights, panels)
         return panels
     }

@@ -341,7 +341,8 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
             let base = batch.count
             if exactDense {
                 batch.append(contentsOf: pooled[(i * F)..<((i + 1) * F)])
-                for e in hits.map(Int.init) {
+                for hit in hits {
+                    let e = Int(hit)
                     for c in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) { batch[base + Int(fx.feature[c])] = fx.value[c] }
                 }
             } else {
@@ -349,7 +350,8 @@ public final class IncrementalConvEvaluator: PlanEvaluator, @unchecked Sendable 
                 batch.withUnsafeMutableBufferPointer { z in
                     denseTransposed.withUnsafeBufferPointer { wt in
                         let zi = z.baseAddress! + base
-                        for e in hits.map(Int.init) {
+                        for hit in hits {
+                            let e = Int(hit)
                             for c in Int(fx.changeStart[e])..<Int(fx.changeStart[e + 1]) {
                                 addScaled(wt.baseAddress! + Int(fx.feature[c]) * MD, by: fx.delta[c], to: zi, count: MD)
                             }

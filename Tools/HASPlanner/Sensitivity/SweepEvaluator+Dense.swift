@@ -60,32 +60,35 @@ extension SweepEvaluator {
         let byTiles = map.tileK <= 256 && expected * Double(trials * 1000) > Double(m * k)
         let group = byTiles ? DenseSlotLanes.lanes : Self.denseGroup
         // Each K tile's weights packed once for the per-tile GEMMs.
-        let panels = !byTiles ? [] : d.dense.weight.withUnsafeBufferPointer { w in
-            (0..<map.kTiles).map { tile in
-                PackedWeights(m: m, k: map.kRange(kTile: tile).count, packing: w.baseAddress! + map.kRange(kTile: tile).lowerBound, lda: k)
-            }
+        let panels = !byTiles ? [] : d.dense.weight.withUnsafeBufferPointer {
+            DenseSlotLanes.tilePanels(weights: $0.baseAddress!, m: m, k: k, map: map)
         }
         let chunks = (n + group - 1) / group
         var predictions = [Int](repeating: -1, count: kindCount * trials * n)
         predictions.withUnsafeMutableBufferPointer { out in
-            Parallelism.forEach(chunks, threads: threads) { c in
-                let images = (c * group)..<min(n, (c + 1) * group)
-                let batches = byTiles
-                    ? changedByLanes(d, images: images, map: map, panels: panels, device: device, kinds: kinds, seed: seed, trials: trials)
-                    : changedPerFault(d, images: images, map: map, device: device, kinds: kinds, seed: seed, trials: trials)
-                for kk in 0..<kindCount {
-                    for trial in 0..<trials {
-                        let base = (kk * trials + trial) * n
-                        for i in images { out[base + i] = cleanPredictions[i] }
-                        let batch = batches[kk * trials + trial]
-                        if batch.images.isEmpty { continue }
-                        let options = d.laterFaulty
-                            ? faultyOptions(device: device, kind: kinds[kk], seed: FaultKeys.trialSeed(seed, trial: trial),
-                                            indices: batch.images.map { imageIndices[$0] })
-                            : ForwardOptions(threads: 1)
-                        let scores = network.run(Tensor(shape: [batch.images.count, m], data: batch.rows),
-                                                 layers: d.next..<network.layers.count, options: options)
-                        for (b, p) in Activations.argmax(scores).enumerated() { out[base + batch.images[b]] = p }
+            Parallelism.forRanges(chunks, threads: threads) { workerChunks in
+                // One scratch per worker, reused by its chunks (fresh pages cost page faults).
+                let scratch = byTiles ? LaneScratch(map: map, m: m, kinds: kindCount) : nil
+                for c in workerChunks {
+                    let images = (c * group)..<min(n, (c + 1) * group)
+                    let batches = scratch.map {
+                        changedByLanes(d, images: images, map: map, panels: panels, scratch: $0, device: device, kinds: kinds,
+                                       seed: seed, trials: trials)
+                    } ?? changedPerFault(d, images: images, map: map, device: device, kinds: kinds, seed: seed, trials: trials)
+                    for kk in 0..<kindCount {
+                        for trial in 0..<trials {
+                            let base = (kk * trials + trial) * n
+                            for i in images { out[base + i] = cleanPredictions[i] }
+                            let batch = batches[kk * trials + trial]
+                            if batch.images.isEmpty { continue }
+                            let options = d.laterFaulty
+                                ? faultyOptions(device: device, kind: kinds[kk], seed: FaultKeys.trialSeed(seed, trial: trial),
+                                                indices: batch.images.map { imageIndices[$0] })
+                                : ForwardOptions(threads: 1)
+                            let scores = network.run(Tensor(shape: [batch.images.count, m], data: batch.rows),
+                                                     layers: d.next..<network.layers.count, options: options)
+                            for (b, p) in Activations.argmax(scores).enumerated() { out[base + batch.images[b]] = p }
+                        }
                     }
                 }
             }
@@ -159,33 +162,20 @@ extension SweepEvaluator {
     /// (`DenseSlotLanes`), a low-rate PE's gaps walked image by image. Each
     /// element receives its corrections in the injector's order, so the
     /// activations are bit for bit the injector's.
-    private func changedByLanes(_ d: DensePath, images: Range<Int>, map: TileMap, panels: [PackedWeights], device: FaultProfile,
-                                kinds: [ErrorKind], seed: UInt64, trials: Int) -> [ChangedBatch] {
+    private func changedByLanes(_ d: DensePath, images: Range<Int>, map: TileMap, panels: [PackedWeights], scratch: LaneScratch,
+                                device: FaultProfile, kinds: [ErrorKind], seed: UInt64, trials: Int) -> [ChangedBatch] {
         let sampler = FaultSampler(profile: device), key = FaultKeys.layer(faultyLayers[0].name)
         let m = d.dense.outFeatures, k = d.dense.inFeatures, tiles = map.kTiles, kindCount = kinds.count
         let lanes = DenseSlotLanes.lanes, count = images.count, lo = images.lowerBound, exponentBits = device.exponentBits
         var batches = [ChangedBatch](repeating: ChangedBatch(), count: kindCount * trials)
-        let products = UnsafeMutablePointer<Float>.allocate(capacity: m * tiles * lanes)
-        // Per kind, Yᵀ of the group: C[row] of image j at y[kk][row·lanes + j].
-        let y = UnsafeMutablePointer<Float>.allocate(capacity: kindCount * m * lanes)
-        let outputs = UnsafeMutablePointer<UnsafeMutablePointer<Float>?>.allocate(capacity: kindCount * lanes)
-        let row = UnsafeMutablePointer<Float>.allocate(capacity: m)
-        defer { products.deallocate(); y.deallocate(); outputs.deallocate(); row.deallocate() }
-        for kk in 0..<kindCount { for j in 0..<lanes { outputs[kk * lanes + j] = y + kk * m * lanes + j } }
-        let walk = DenseSlotLanes(map: map)
+        let products = scratch.products, y = scratch.y, outputs = scratch.outputs, row = scratch.row, walk = scratch.walk
         d.input.withUnsafeBufferPointer { xp in
             d.gemm.withUnsafeBufferPointer { cp in
                 d.activation.withUnsafeBufferPointer { ap in
                     d.dense.weight.withUnsafeBufferPointer { wp in
-                        for tile in 0..<tiles {
-                            let range = map.kRange(kTile: tile)
-                            // products[(row·tiles + tile)·lanes + j] = P(row, tile) of image lo + j.
-                            PermutedGEMM.multiply(m: m, n: count, k: range.count, a: wp.baseAddress! + range.lowerBound, lda: k,
-                                                  packed: panels[tile],
-                                                  b: StridedMatrix(xp.baseAddress! + lo * k + range.lowerBound, rowStride: 1, colStride: k),
-                                                  c: StridedMatrix(products + tile * lanes, rowStride: tiles * lanes, colStride: 1),
-                                                  threads: 1)
-                        }
+                        DenseSlotLanes.tileProducts(weights: wp.baseAddress!, m: m, k: k, map: map, panels: panels,
+                                                    input: xp.baseAddress! + lo * k, bRowStride: 1, bColStride: k, images: count,
+                                                    into: products)
                         for trial in 0..<trials {
                             let trialSeed = FaultKeys.trialSeed(seed, trial: trial)
                             for kk in 0..<kindCount {
@@ -237,4 +227,28 @@ extension SweepEvaluator {
         }
         return batches
     }
+}
+
+/// One worker's buffers for `changedByLanes`, reused by its groups of images.
+final class LaneScratch {
+    let products: UnsafeMutablePointer<Float>
+    /// Per kind, Yᵀ of the group: C[row] of image j at y[kind][row·lanes + j].
+    let y: UnsafeMutablePointer<Float>
+    /// Per kind, image j's column of y (`DenseSlotLanes.apply`'s outputs).
+    let outputs: UnsafeMutablePointer<UnsafeMutablePointer<Float>?>
+    /// One image's row of y, gathered for the bias and the comparison.
+    let row: UnsafeMutablePointer<Float>
+    let walk: DenseSlotLanes
+
+    init(map: TileMap, m: Int, kinds: Int) {
+        let lanes = DenseSlotLanes.lanes
+        products = .allocate(capacity: m * map.kTiles * lanes)
+        y = .allocate(capacity: kinds * m * lanes)
+        outputs = .allocate(capacity: kinds * lanes)
+        row = .allocate(capacity: m)
+        walk = DenseSlotLanes(map: map)
+        for kk in 0..<kinds { for j in 0..<lanes { outputs[kk * lanes + j] = y + kk * m * lanes + j } }
+    }
+
+    deinit { products.deallocate(); y.deallocate(); outputs.deallocate(); row.deallocate() }
 }
